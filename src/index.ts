@@ -1,0 +1,44 @@
+export {
+  connectionMachine,
+  createConnectionMachine,
+  healthScoreOf,
+  type ConnectionMachine,
+  type ConnectionMachineInput,
+  type MachineEnvironment,
+} from "./machine/connectionMachine.js";
+export { DEFAULT_CONFIG, JITTER_STRATEGIES, resolveConfig } from "./machine/config.js";
+export { backoffEnvelope, computeBackoffDelay, computeRetryAfterDelay, type BackoffConfig } from "./machine/backoff.js";
+export {
+  computeHealthScore,
+  heartbeatAckTimeout,
+  qualityOf,
+  signalQuality,
+  updateRtt,
+  LATENCY_DEGRADED_MS,
+  LATENCY_FAILED_MS,
+  type HealthInput,
+  type SignalQuality,
+} from "./machine/health.js";
+export { isAuthRejection, retryAfterOf, type AuthErrorClassifier, type RejectionInfo } from "./machine/auth.js";
+export {
+  createSocketActor,
+  type SocketActorInput,
+  type SocketActorOptions,
+  type SocketFactory,
+  type SocketIoOptions,
+  type TokenProvider,
+} from "./machine/socketActor.js";
+export type * from "./machine/types.js";
+export {
+  WebSocketService,
+  createWebSocketService,
+  statusOf,
+  topLevelState,
+  type RequestOptions,
+  type SendOptions,
+  type ServiceListener,
+  type StaticAuth,
+  type WebSocketServiceOptions,
+  type WebSocketStatus,
+} from "./services/WebSocketService.js";
+export { bindBrowserNetwork, bindPowerMonitor, type BrowserEventTarget, type PowerMonitorLike } from "./services/bindings.js";

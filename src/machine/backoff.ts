@@ -1,0 +1,87 @@
+import type { ConnectionConfig } from "./types.js";
+
+/** The part of the configuration the backoff reads. */
+export type BackoffConfig = Pick<
+  ConnectionConfig,
+  "baseDelay" | "maxDelay" | "backoffMultiplier" | "jitterRange" | "jitterStrategy"
+>;
+
+/**
+ * The envelope `min(baseDelay · backoffMultiplier^(attempt-1), maxDelay)`.
+ * The exponent is clamped at the first value that reaches the cap, so attempt 10,000
+ * (or Infinity) still gives `maxDelay`, never `Infinity` or `NaN`.
+ */
+export function backoffEnvelope(attempt: number, config: BackoffConfig): number {
+  const { baseDelay, maxDelay, backoffMultiplier } = config;
+  const steps = Math.max(0, Math.floor(attempt) - 1);
+  if (backoffMultiplier <= 1) return Math.min(baseDelay, maxDelay);
+  const stepsToCap = Math.ceil(Math.log(maxDelay / baseDelay) / Math.log(backoffMultiplier));
+  const exponent = Math.min(steps, Math.max(0, stepsToCap));
+  return Math.min(baseDelay * backoffMultiplier ** exponent, maxDelay);
+}
+
+function checkAttempt(attempt: number): void {
+  if (typeof attempt !== "number" || Number.isNaN(attempt) || attempt < 1) {
+    throw new TypeError(`attempt must be a number of at least 1, got ${String(attempt)}`);
+  }
+}
+
+function draw(random: () => number): number {
+  const r = random();
+  if (!(r >= 0 && r < 1)) {
+    throw new RangeError(`random() must return a number in [0, 1), got ${String(r)}`);
+  }
+  return r;
+}
+
+/**
+ * Pure: the delay in ms before retry number `attempt` (1-based).
+ *
+ * | strategy | delay | bounds |
+ * | --- | --- | --- |
+ * | `additive` (seed) | `envelope + random·jitterRange` | `[envelope, envelope + jitterRange)` |
+ * | `full` | `base/2 + random·(envelope − base/2)` | `[base/2, envelope)`, `= base/2` when envelope is `base/2` |
+ * | `decorrelated` | `min(max, base + random·(3·previous − base))` | `[base, maxDelay]` |
+ *
+ * `previousDelay` is only read by `"decorrelated"` (it defaults to `baseDelay`).
+ *
+ * @example computeBackoffDelay(3, { ...DEFAULT_CONFIG, jitterStrategy: "additive" }, () => 0) // 4000
+ */
+export function computeBackoffDelay(
+  attempt: number,
+  config: BackoffConfig,
+  random: () => number = Math.random,
+  previousDelay?: number | null,
+): number {
+  checkAttempt(attempt);
+  const envelope = backoffEnvelope(attempt, config);
+  switch (config.jitterStrategy) {
+    case "additive":
+      return envelope + draw(random) * config.jitterRange;
+    case "full": {
+      const floor = config.baseDelay / 2;
+      return floor + draw(random) * Math.max(0, envelope - floor);
+    }
+    case "decorrelated": {
+      const previous = Math.max(config.baseDelay, previousDelay ?? config.baseDelay);
+      const upper = Math.min(config.maxDelay, previous * 3);
+      return Math.min(config.maxDelay, config.baseDelay + draw(random) * Math.max(0, upper - config.baseDelay));
+    }
+    default:
+      throw new TypeError(`unknown jitterStrategy ${JSON.stringify(config.jitterStrategy)}`);
+  }
+}
+
+/**
+ * Pure: the delay honouring a server's `retryAfter` hint (ms). The client waits at least
+ * `retryAfter`, spread over a window of `max(retryAfter, jitterRange)` after it, so that
+ * clients given the same hint do not come back together.
+ */
+export function computeRetryAfterDelay(
+  retryAfter: number,
+  config: Pick<ConnectionConfig, "jitterRange">,
+  random: () => number = Math.random,
+): number {
+  const window = Math.max(retryAfter, config.jitterRange);
+  return retryAfter + draw(random) * window;
+}

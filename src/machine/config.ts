@@ -1,0 +1,145 @@
+import type { ConnectionConfig, JitterStrategy } from "./types.js";
+
+/** The jitter strategies {@link computeBackoffDelay} understands. */
+export const JITTER_STRATEGIES: readonly JitterStrategy[] = Object.freeze([
+  "additive",
+  "full",
+  "decorrelated",
+]);
+
+/**
+ * The defaults of every {@link ConnectionConfig} key. Frozen: copy it to change it.
+ */
+export const DEFAULT_CONFIG: Readonly<ConnectionConfig> = Object.freeze({
+  maxReconnectAttempts: 20,
+  baseDelay: 1000,
+  maxDelay: 30000,
+  backoffMultiplier: 2,
+  jitterRange: 1000,
+  jitterStrategy: "full",
+  connectionTimeout: 15000,
+  heartbeatInterval: 25000,
+  heartbeatTimeout: 5000,
+  minHeartbeatTimeout: 1000,
+  healthCheckInterval: 30000,
+  unhealthyThreshold: 3,
+  maxQueueSize: 100,
+  queueTtl: 30000,
+  requestTimeout: 10000,
+  stablePeriod: 5000,
+  sleepThreshold: 15000,
+  reconnectOnServerDisconnect: false,
+} satisfies ConnectionConfig);
+
+type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne";
+
+const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | "reconnectOnServerDisconnect">, Rule> = {
+  maxReconnectAttempts: "positiveInteger",
+  baseDelay: "positive",
+  maxDelay: "positive",
+  backoffMultiplier: "atLeastOne",
+  jitterRange: "nonNegative",
+  connectionTimeout: "positive",
+  heartbeatInterval: "positive",
+  heartbeatTimeout: "positive",
+  minHeartbeatTimeout: "positive",
+  healthCheckInterval: "positive",
+  unhealthyThreshold: "positiveInteger",
+  maxQueueSize: "nonNegativeInteger",
+  queueTtl: "positive",
+  requestTimeout: "positive",
+  stablePeriod: "nonNegative",
+  sleepThreshold: "positive",
+};
+
+const RULE_TEXT: Record<Rule, string> = {
+  positive: "a finite number greater than 0",
+  nonNegative: "a finite number of at least 0",
+  positiveInteger: "an integer of at least 1",
+  nonNegativeInteger: "an integer of at least 0",
+  atLeastOne: "a finite number of at least 1",
+};
+
+function satisfies(rule: Rule, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  switch (rule) {
+    case "positive":
+      return value > 0;
+    case "nonNegative":
+      return value >= 0;
+    case "positiveInteger":
+      return Number.isInteger(value) && value >= 1;
+    case "nonNegativeInteger":
+      return Number.isInteger(value) && value >= 0;
+    case "atLeastOne":
+      return value >= 1;
+  }
+}
+
+/** Renders a rejected value so that the message shows exactly what was passed. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "function") return "a function";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * Merges `overrides` over {@link DEFAULT_CONFIG} and checks every key.
+ *
+ * @throws TypeError naming the key and the value for an unknown key or a bad value.
+ */
+export function resolveConfig(overrides: Partial<ConnectionConfig> | undefined = {}): ConnectionConfig {
+  if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) {
+    throw new TypeError(`config must be an object, got ${describeValue(overrides)}`);
+  }
+  for (const key of Object.keys(overrides)) {
+    if (!Object.hasOwn(DEFAULT_CONFIG, key)) {
+      throw new TypeError(
+        `config.${key} is not a known option (value ${describeValue((overrides as Record<string, unknown>)[key])}); known options: ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
+      );
+    }
+  }
+  const config = { ...DEFAULT_CONFIG };
+  for (const [key, value] of Object.entries(overrides) as [keyof ConnectionConfig, unknown][]) {
+    if (value === undefined) continue;
+    if (key === "jitterStrategy") {
+      if (!JITTER_STRATEGIES.includes(value as JitterStrategy)) {
+        throw new TypeError(
+          `config.jitterStrategy must be one of ${JITTER_STRATEGIES.map((s) => `"${s}"`).join(", ")}, got ${describeValue(value)}`,
+        );
+      }
+      config.jitterStrategy = value as JitterStrategy;
+      continue;
+    }
+    if (key === "reconnectOnServerDisconnect") {
+      if (typeof value !== "boolean") {
+        throw new TypeError(`config.reconnectOnServerDisconnect must be a boolean, got ${describeValue(value)}`);
+      }
+      config.reconnectOnServerDisconnect = value;
+      continue;
+    }
+    const rule = NUMERIC_RULES[key];
+    if (typeof value !== "number" || !satisfies(rule, value)) {
+      throw new TypeError(`config.${key} must be ${RULE_TEXT[rule]}, got ${describeValue(value)}`);
+    }
+    (config as Record<string, unknown>)[key] = value;
+  }
+  if (config.maxDelay < config.baseDelay) {
+    throw new TypeError(
+      `config.maxDelay (${config.maxDelay}) must be at least config.baseDelay (${config.baseDelay})`,
+    );
+  }
+  if (config.minHeartbeatTimeout > config.heartbeatTimeout) {
+    throw new TypeError(
+      `config.minHeartbeatTimeout (${config.minHeartbeatTimeout}) must be at most config.heartbeatTimeout (${config.heartbeatTimeout})`,
+    );
+  }
+  return config;
+}

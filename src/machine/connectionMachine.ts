@@ -1,0 +1,657 @@
+import { and, assign, emit, enqueueActions, not, raise, sendTo, setup } from "xstate";
+import { computeBackoffDelay, computeRetryAfterDelay } from "./backoff.js";
+import { resolveConfig } from "./config.js";
+import { computeHealthScore, heartbeatAckTimeout, qualityOf, updateRtt } from "./health.js";
+import { createSocketActor, type SocketActorInput } from "./socketActor.js";
+import type {
+  ConnectionConfig,
+  ConnectionContext,
+  ConnectionEvent,
+  DropReason,
+  EmittedEvent,
+  ErrorInfo,
+  NetworkStatus,
+  QueuedMessage,
+  SocketCommand,
+} from "./types.js";
+
+/** What the chart needs from the outside world, injected so that any run can be replayed. */
+export interface MachineEnvironment {
+  /** Jitter source, a number in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Wall clock in epoch ms. With `SimulatedClock`, pass `() => clock.now()`. @default Date.now */
+  now?: () => number;
+}
+
+/** Input of the machine: everything here ends up in context as plain data. */
+export interface ConnectionMachineInput {
+  url?: string;
+  path?: string;
+  /** Overrides of `DEFAULT_CONFIG`; validated. */
+  config?: Partial<ConnectionConfig>;
+  /** A static token (also what `setAuthToken` sets later). */
+  token?: string | null;
+  /** Whether the socket actor has a token provider to ask before each handshake. */
+  hasTokenProvider?: boolean;
+  network?: NetworkStatus;
+}
+
+
+const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
+  overflow: "the queue was full",
+  expired: "its queueTtl ran out",
+  disposed: "the service was disposed",
+  volatile: "it was volatile and the socket was not connected",
+  timeout: "its request timed out",
+};
+
+function initialContext(input: ConnectionMachineInput): ConnectionContext {
+  return {
+    url: input.url ?? "http://127.0.0.1",
+    path: input.path ?? "/socket.io/",
+    config: resolveConfig(input.config),
+    attempt: 0,
+    connectAttempts: 0,
+    retries: 0,
+    backoffStep: 0,
+    lastDelay: null,
+    nextRetryDelay: null,
+    nextRetryAt: null,
+    retryAfterHint: null,
+    lastError: null,
+    network: input.network ?? "online",
+    token: input.token ?? null,
+    hasTokenProvider: input.hasTokenProvider ?? false,
+    authRefreshUsed: false,
+    generation: 0,
+    socketId: null,
+    connectedAt: null,
+    consecutiveFailures: 0,
+    heartbeatsAcked: false,
+    heartbeatSeq: 0,
+    heartbeatSentAt: null,
+    heartbeatDueAt: null,
+    probeAfterResume: false,
+    latency: null,
+    srtt: null,
+    rttvar: null,
+    queue: [],
+    nextMessageId: 1,
+  };
+}
+
+/** The health score of a context (0 unless connected). */
+export function healthScoreOf(context: ConnectionContext, connected: boolean): number {
+  return computeHealthScore({
+    connected,
+    consecutiveFailures: context.consecutiveFailures,
+    latency: context.latency,
+    attempt: context.connectAttempts,
+  });
+}
+
+/**
+ * Builds the connection chart with an injected jitter source and clock.
+ * `connectionMachine` is this with `Math.random` and `Date.now`.
+ */
+export function createConnectionMachine(environment: MachineEnvironment = {}) {
+  const random = environment.random ?? Math.random;
+  const now = environment.now ?? Date.now;
+
+  const failureOf = (event: ConnectionEvent): ErrorInfo =>
+    event.type === "socket.connectFailed" ? event.error : { message: "connection failed" };
+
+  return setup({
+    types: {
+      context: {} as ConnectionContext,
+      events: {} as ConnectionEvent,
+      input: {} as ConnectionMachineInput,
+      emitted: {} as EmittedEvent,
+    },
+    actors: {
+      socket: createSocketActor(),
+    },
+    delays: {
+      connectTimeout: ({ context }) => context.config.connectionTimeout,
+      retryDelay: ({ context }) => context.nextRetryDelay ?? 0,
+      heartbeatInterval: ({ context }) => context.config.heartbeatInterval,
+      heartbeatAckTimeout: ({ context }) =>
+        context.probeAfterResume
+          ? context.config.minHeartbeatTimeout
+          : heartbeatAckTimeout(
+              context.srtt,
+              context.rttvar,
+              context.config.minHeartbeatTimeout,
+              context.config.heartbeatTimeout,
+            ),
+      healthCheckInterval: ({ context }) => context.config.healthCheckInterval,
+      stablePeriod: ({ context }) => context.config.stablePeriod,
+      untilQueueExpiry: ({ context }) =>
+        Math.max(0, Math.min(...context.queue.map((message) => message.expiresAt)) - now()),
+      requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
+    },
+    guards: {
+      isCurrentSocket: ({ context, event }) => "generation" in event && event.generation === context.generation,
+      isAuthRejection: ({ event }) => event.type === "socket.connectFailed" && event.authRejected,
+      canRefreshToken: ({ context }) => context.hasTokenProvider && !context.authRefreshUsed,
+      isOffline: ({ context }) => context.network === "offline",
+      hasAttemptsLeft: ({ context }) => context.attempt + 1 < context.config.maxReconnectAttempts,
+      isServerDisconnect: ({ event }) =>
+        event.type === "socket.disconnected" && event.reason === "io server disconnect",
+      reconnectsOnServerDisconnect: ({ context }) => context.config.reconnectOnServerDisconnect,
+      isVolatileSend: ({ event }) => event.type === "send" && event.volatile === true,
+      isCurrentHeartbeat: ({ context, event }) =>
+        event.type === "socket.heartbeatAck" && event.seq === context.heartbeatSeq,
+      isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
+      isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
+      hasSlept: ({ context }) => {
+        const due = context.heartbeatDueAt ?? context.nextRetryAt;
+        return due !== null && now() - due > context.config.sleepThreshold;
+      },
+    },
+    actions: {
+      openSocket: enqueueActions(({ context, enqueue }) => {
+        const generation = context.generation + 1;
+        enqueue.assign({ generation, socketId: null });
+        enqueue.sendTo("socket", { type: "open", generation, token: context.token } satisfies SocketCommand);
+      }),
+      closeSocket: sendTo("socket", { type: "close" } satisfies SocketCommand),
+      resetAttempts: assign({
+        attempt: 0,
+        retries: 0,
+        backoffStep: 0,
+        lastDelay: null,
+        retryAfterHint: null,
+        authRefreshUsed: false,
+      }),
+      resetBackoff: assign({ backoffStep: 0, lastDelay: null }),
+      countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
+      recordFailure: assign({
+        attempt: ({ context }) => context.attempt + 1,
+        lastError: ({ event }) => failureOf(event),
+        retryAfterHint: ({ event }) => (event.type === "socket.connectFailed" ? event.retryAfter : null),
+      }),
+      recordUncountedFailure: assign({
+        lastError: ({ event }) => failureOf(event),
+        retryAfterHint: ({ event }) => (event.type === "socket.connectFailed" ? event.retryAfter : null),
+      }),
+      emitFailed: emit(({ context, event }) => ({
+        type: "connection:failed" as const,
+        attempt: Math.max(context.attempt, 1),
+        error: failureOf(event),
+      })),
+      raiseConnectTimeout: raise(({ context }) => ({
+        type: "socket.connectFailed" as const,
+        generation: context.generation,
+        error: { message: `connection timed out after ${context.config.connectionTimeout} ms` },
+        authRejected: false,
+        retryAfter: null,
+      })),
+      recordAuthRejection: assign({
+        lastError: ({ event }) => failureOf(event),
+        token: null,
+      }),
+      useTokenRefresh: assign({ authRefreshUsed: true }),
+      emitAuthFailed: emit(({ event }) => ({ type: "connection:auth_failed" as const, error: failureOf(event) })),
+      emitAuthRequired: emit({ type: "connection:auth_required" as const }),
+      recordMissingToken: assign({ lastError: { message: "no auth token available" } }),
+      setToken: assign({
+        token: ({ event }) => (event.type === "auth.updated" ? event.token : null),
+        authRefreshUsed: false,
+      }),
+      scheduleRetry: assign(({ context }) => {
+        const step = context.backoffStep + 1;
+        const backoff = computeBackoffDelay(step, context.config, random, context.lastDelay);
+        const hinted =
+          context.retryAfterHint === null ? 0 : computeRetryAfterDelay(context.retryAfterHint, context.config, random);
+        const delay = Math.round(Math.max(backoff, hinted));
+        return {
+          backoffStep: step,
+          lastDelay: backoff,
+          nextRetryDelay: delay,
+          nextRetryAt: now() + delay,
+          retryAfterHint: null,
+        };
+      }),
+      clearRetrySchedule: assign({ nextRetryDelay: null, nextRetryAt: null }),
+      emitReconnecting: emit(({ context }) => ({
+        type: "connection:reconnecting" as const,
+        attempt: context.retries + 1,
+        delay: context.nextRetryDelay ?? 0,
+      })),
+      emitMaxAttemptsReached: emit(({ context }) => ({
+        type: "connection:max_attempts_reached" as const,
+        attempts: context.attempt,
+      })),
+      setConnected: assign(({ context, event }) => ({
+        socketId: event.type === "socket.connected" ? event.socketId : context.socketId,
+        connectedAt: now(),
+        connectAttempts: context.attempt,
+        attempt: 0,
+        lastError: null,
+        authRefreshUsed: false,
+        consecutiveFailures: 0,
+        heartbeatsAcked: false,
+        latency: null,
+        srtt: null,
+        rttvar: null,
+        probeAfterResume: false,
+        nextRetryAt: null,
+        nextRetryDelay: null,
+      })),
+      emitConnected: emit(({ context }) => ({
+        type: "connection:connected" as const,
+        socketId: context.socketId ?? "",
+      })),
+      emitReconnected: enqueueActions(({ context, enqueue }) => {
+        if (context.retries > 0) {
+          enqueue.emit({ type: "connection:reconnected", attempts: context.retries });
+        }
+        enqueue.assign({ retries: 0 });
+      }),
+      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null, consecutiveFailures: 0 }),
+      emitDisconnected: emit(({ event }) => ({
+        type: "connection:disconnected" as const,
+        reason:
+          event.type === "socket.disconnected"
+            ? event.reason
+            : event.type === "disconnect"
+              ? "io client disconnect"
+              : event.type === "forceReconnect"
+                ? "forced reconnection"
+                : event.type === "dispose"
+                  ? "disposed"
+                  : "heartbeat timeout",
+      })),
+      setOnline: assign({ network: "online" as const }),
+      setOffline: assign({ network: "offline" as const }),
+      sendHeartbeat: enqueueActions(({ context, enqueue }) => {
+        const seq = context.heartbeatSeq + 1;
+        enqueue.assign({ heartbeatSeq: seq, heartbeatSentAt: now(), heartbeatDueAt: null });
+        enqueue.sendTo("socket", {
+          type: "heartbeat",
+          generation: context.generation,
+          seq,
+        } satisfies SocketCommand);
+      }),
+      recordHeartbeatAck: assign(({ context }) => {
+        const sample = Math.max(0, now() - (context.heartbeatSentAt ?? now()));
+        const rtt = updateRtt(context.srtt, context.rttvar, sample);
+        return {
+          latency: Math.round(sample),
+          srtt: rtt.srtt,
+          rttvar: rtt.rttvar,
+          heartbeatsAcked: true,
+          consecutiveFailures: 0,
+          probeAfterResume: false,
+        };
+      }),
+      recordLateHeartbeatAck: assign({ consecutiveFailures: 0, heartbeatsAcked: true }),
+      recordMissedHeartbeat: assign({
+        consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
+      }),
+      clearResumeProbe: assign({ probeAfterResume: false }),
+      markResumeProbe: assign({ probeAfterResume: true }),
+      scheduleNextHeartbeat: assign({ heartbeatDueAt: ({ context }) => now() + context.config.heartbeatInterval }),
+      emitResumed: emit(({ context }) => {
+        const due = context.heartbeatDueAt ?? context.nextRetryAt;
+        return { type: "connection:resumed" as const, sleptFor: due === null ? null : Math.max(0, now() - due) };
+      }),
+      emitHealthDegraded: emit(({ context }) => {
+        const consecutiveFailures = context.consecutiveFailures;
+        return {
+          type: "connection:health_degraded" as const,
+          healthScore: healthScoreOf(context, true),
+          consecutiveFailures,
+        };
+      }),
+      recordHeartbeatLoss: assign({
+        lastError: ({ context }) => ({
+          message: `no heartbeat ack ${context.consecutiveFailures} times in a row`,
+        }),
+      }),
+      emitHealthCheck: emit(({ context }) => {
+        const healthScore = healthScoreOf(context, true);
+        return {
+          type: "connection:health_check" as const,
+          healthScore,
+          healthy: context.consecutiveFailures < context.config.unhealthyThreshold && healthScore >= 40,
+          quality: qualityOf(healthScore, true),
+          latency: context.latency,
+        };
+      }),
+      emitMessage: emit(({ event }) => ({
+        type: "message" as const,
+        event: event.type === "socket.message" ? event.event : "",
+        args: event.type === "socket.message" ? event.args : [],
+      })),
+      emitToSocket: sendTo("socket", ({ event }) => {
+        if (event.type !== "send") throw new Error(`emitToSocket needs a send event, got ${event.type}`);
+        return { type: "emit", event: event.event, args: event.args, ackId: event.ackId } satisfies SocketCommand;
+      }),
+      enqueueMessage: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== "send") return;
+        const queuedAt = now();
+        const message: QueuedMessage = {
+          id: context.nextMessageId,
+          event: event.event,
+          args: event.args,
+          queuedAt,
+          expiresAt: queuedAt + Math.min(event.ttl ?? context.config.queueTtl, context.config.queueTtl),
+          ...(event.ackId === undefined ? {} : { ackId: event.ackId }),
+        };
+        const queue = [...context.queue, message];
+        const overflow = queue.splice(0, Math.max(0, queue.length - context.config.maxQueueSize));
+        enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
+        for (const dropped of overflow) {
+          enqueue.emit({ type: "message:dropped", event: dropped.event, reason: "overflow", args: dropped.args });
+          if (dropped.ackId !== undefined) {
+            enqueue.emit({
+              type: "request:settled",
+              ackId: dropped.ackId,
+              error: { message: `"${dropped.event}" was dropped: ${MESSAGE_DROP_TEXT.overflow}` },
+            });
+          }
+        }
+      }),
+      dropVolatile: emit(({ event }) => ({
+        type: "message:dropped" as const,
+        event: event.type === "send" ? event.event : "",
+        reason: "volatile" as const,
+        args: event.type === "send" ? event.args : [],
+      })),
+      scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
+        enqueue.cancel("queueExpiry");
+        if (context.queue.length > 0) {
+          enqueue.raise({ type: "queue.expire" }, { id: "queueExpiry", delay: "untilQueueExpiry" });
+        }
+      }),
+      expireQueuedMessages: enqueueActions(({ context, enqueue }) => {
+        const at = now();
+        const expired = context.queue.filter((message) => message.expiresAt <= at);
+        if (expired.length === 0) return;
+        enqueue.assign({ queue: context.queue.filter((message) => message.expiresAt > at) });
+        for (const message of expired) {
+          enqueue.emit({ type: "message:dropped", event: message.event, reason: "expired", args: message.args });
+          if (message.ackId !== undefined) {
+            enqueue.emit({
+              type: "request:settled",
+              ackId: message.ackId,
+              error: { message: `"${message.event}" was dropped: ${MESSAGE_DROP_TEXT.expired}` },
+            });
+          }
+        }
+      }),
+      flushQueue: enqueueActions(({ context, enqueue }) => {
+        enqueue.cancel("queueExpiry");
+        for (const message of context.queue) {
+          enqueue.sendTo("socket", {
+            type: "emit",
+            event: message.event,
+            args: message.args,
+            ackId: message.ackId,
+          } satisfies SocketCommand);
+        }
+        enqueue.assign({ queue: [] });
+      }),
+      dropQueue: enqueueActions(({ context, enqueue }) => {
+        enqueue.cancel("queueExpiry");
+        for (const message of context.queue) {
+          enqueue.emit({ type: "message:dropped", event: message.event, reason: "disposed", args: message.args });
+        }
+        enqueue.assign({ queue: [] });
+      }),
+      scheduleRequestTimeout: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "send" || event.ackId === undefined || !event.timeout) return;
+        enqueue.raise(
+          { type: "request.timeout", ackId: event.ackId },
+          { id: `request-${event.ackId}`, delay: "requestTimeout" },
+        );
+      }),
+      settleRequest: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "socket.ack") return;
+        enqueue.cancel(`request-${event.ackId}`);
+        enqueue.emit({ type: "request:settled", ackId: event.ackId, response: event.response });
+      }),
+      expireRequest: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== "request.timeout") return;
+        const queued = context.queue.find((message) => message.ackId === event.ackId);
+        if (queued) {
+          enqueue.assign({ queue: context.queue.filter((message) => message !== queued) });
+          enqueue.emit({ type: "message:dropped", event: queued.event, reason: "timeout", args: queued.args });
+        }
+        enqueue.emit({
+          type: "request:settled",
+          ackId: event.ackId,
+          error: { message: "request timed out waiting for the server's ack" },
+        });
+      }),
+    },
+  }).createMachine({
+    id: "connection",
+    context: ({ input }) => initialContext(input),
+    invoke: {
+      id: "socket",
+      src: "socket",
+      input: ({ context }): SocketActorInput => ({
+        url: context.url,
+        path: context.path,
+        connectionTimeout: context.config.connectionTimeout,
+      }),
+    },
+    initial: "idle",
+    on: {
+      "socket.message": { guard: "isCurrentSocket", actions: "emitMessage" },
+      "socket.ack": { actions: "settleRequest" },
+      "request.timeout": { actions: ["expireRequest", "scheduleQueueExpiry"] },
+      "queue.expire": { actions: ["expireQueuedMessages", "scheduleQueueExpiry"] },
+      send: [
+        { guard: "isVolatileSend", actions: "dropVolatile" },
+        { actions: ["enqueueMessage", "scheduleQueueExpiry", "scheduleRequestTimeout"] },
+      ],
+      "auth.updated": { actions: "setToken" },
+      "network.online": { actions: "setOnline" },
+      "network.offline": { actions: "setOffline" },
+      disconnect: { target: ".idle" },
+      forceReconnect: { target: ".connecting", actions: "resetAttempts" },
+      dispose: { target: ".idle", actions: "dropQueue" },
+    },
+    states: {
+      idle: {
+        entry: ["closeSocket", "clearRetrySchedule"],
+        on: {
+          connect: { target: "connecting", actions: "resetAttempts" },
+        },
+      },
+      connecting: {
+        initial: "checkingNetwork",
+        states: {
+          checkingNetwork: {
+            always: [
+              { guard: "isOffline", target: "#connection.backingOff.waitingForNetwork" },
+              { target: "handshaking" },
+            ],
+          },
+          handshaking: {
+            entry: "openSocket",
+            after: {
+              connectTimeout: { actions: "raiseConnectTimeout" },
+            },
+          },
+        },
+        on: {
+          "socket.connected": {
+            guard: "isCurrentSocket",
+            target: "connected",
+            actions: "setConnected",
+          },
+          "socket.connectFailed": [
+            {
+              guard: and(["isCurrentSocket", "isAuthRejection", "canRefreshToken"]),
+              target: "connecting",
+              reenter: true,
+              actions: ["recordAuthRejection", "emitAuthFailed", "useTokenRefresh"],
+            },
+            {
+              guard: and(["isCurrentSocket", "isAuthRejection"]),
+              target: "authRequired",
+              actions: ["recordAuthRejection", "emitAuthFailed"],
+            },
+            {
+              guard: and(["isCurrentSocket", "isOffline"]),
+              target: "backingOff",
+              actions: ["recordUncountedFailure", "emitFailed"],
+            },
+            {
+              guard: and(["isCurrentSocket", "hasAttemptsLeft"]),
+              target: "backingOff",
+              actions: ["recordFailure", "emitFailed"],
+            },
+            {
+              guard: "isCurrentSocket",
+              target: "exhausted",
+              actions: ["recordFailure", "emitFailed"],
+            },
+          ],
+          "socket.disconnected": {
+            guard: "isCurrentSocket",
+            target: "backingOff",
+            actions: ["recordFailure", "emitFailed"],
+          },
+          "socket.tokenMissing": {
+            guard: "isCurrentSocket",
+            target: "authRequired",
+            actions: "recordMissingToken",
+          },
+          // An attempt is already on its way: join it instead of opening a second socket.
+          forceReconnect: { actions: "resetAttempts" },
+          "power.resume": {},
+        },
+      },
+      connected: {
+        type: "parallel",
+        entry: ["emitConnected", "emitReconnected", "flushQueue"],
+        exit: "clearConnection",
+        on: {
+          "socket.disconnected": [
+            {
+              guard: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
+              target: "idle",
+              actions: "emitDisconnected",
+            },
+            { guard: "isCurrentSocket", target: "backingOff", actions: "emitDisconnected" },
+          ],
+          send: [{ guard: "isVolatileSend", actions: "emitToSocket" }, { actions: ["emitToSocket", "scheduleRequestTimeout"] }],
+          disconnect: { target: "idle", actions: "emitDisconnected" },
+          forceReconnect: { target: "connecting", actions: ["emitDisconnected", "resetAttempts"] },
+          dispose: { target: "idle", actions: ["emitDisconnected", "dropQueue"] },
+          "network.offline": { target: ".heartbeat.beating", actions: "setOffline" },
+          "power.resume": { target: ".heartbeat.beating", actions: "markResumeProbe" },
+        },
+        states: {
+          heartbeat: {
+            initial: "beating",
+            states: {
+              beating: {
+                entry: "sendHeartbeat",
+                on: {
+                  "socket.heartbeatAck": [
+                    { guard: "isCurrentHeartbeat", target: "resting", actions: "recordHeartbeatAck" },
+                    { guard: "isCurrentSocket", actions: "recordLateHeartbeatAck" },
+                  ],
+                },
+                after: {
+                  heartbeatAckTimeout: [
+                    { guard: not("isServerAckingHeartbeats"), target: "resting", actions: "clearResumeProbe" },
+                    {
+                      guard: "isLastToleratedMiss",
+                      target: "#connection.backingOff",
+                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected"],
+                    },
+                    // Suspect: probe again at once instead of waiting a whole interval.
+                    { target: "beating", reenter: true, actions: "recordMissedHeartbeat" },
+                  ],
+                },
+              },
+              resting: {
+                entry: "scheduleNextHeartbeat",
+                after: {
+                  heartbeatInterval: [
+                    { guard: "hasSlept", target: "beating", actions: ["emitResumed", "markResumeProbe"] },
+                    { target: "beating" },
+                  ],
+                },
+              },
+            },
+          },
+          health: {
+            initial: "watching",
+            states: {
+              watching: {
+                after: {
+                  healthCheckInterval: { target: "watching", reenter: true, actions: "emitHealthCheck" },
+                },
+              },
+            },
+          },
+          stability: {
+            initial: "settling",
+            states: {
+              settling: {
+                after: { stablePeriod: { target: "stable", actions: "resetBackoff" } },
+              },
+              stable: {},
+            },
+          },
+        },
+      },
+      backingOff: {
+        entry: "closeSocket",
+        exit: "clearRetrySchedule",
+        initial: "checkingNetwork",
+        states: {
+          checkingNetwork: {
+            always: [{ guard: "isOffline", target: "waitingForNetwork" }, { target: "waiting" }],
+          },
+          waiting: {
+            entry: ["scheduleRetry", "emitReconnecting"],
+            after: {
+              retryDelay: [
+                { guard: "hasSlept", target: "#connection.connecting", actions: ["emitResumed", "countRetry"] },
+                { target: "#connection.connecting", actions: "countRetry" },
+              ],
+            },
+            on: {
+              "network.offline": { target: "waitingForNetwork", actions: ["setOffline", "clearRetrySchedule"] },
+            },
+          },
+          waitingForNetwork: {},
+        },
+        on: {
+          "network.online": { target: "connecting", actions: ["setOnline", "countRetry"] },
+          "power.resume": { target: "connecting", actions: "countRetry" },
+        },
+      },
+      authRequired: {
+        entry: ["closeSocket", "clearRetrySchedule", "emitAuthRequired"],
+        on: {
+          "auth.updated": { target: "connecting", actions: ["setToken", "resetAttempts"] },
+        },
+      },
+      exhausted: {
+        entry: ["closeSocket", "clearRetrySchedule", "emitMaxAttemptsReached"],
+        on: {
+          connect: { target: "connecting", actions: "resetAttempts" },
+          "network.online": { target: "connecting", actions: ["setOnline", "resetAttempts"] },
+        },
+      },
+    },
+  });
+}
+
+/** The connection chart with `Math.random` and `Date.now`. */
+export const connectionMachine = createConnectionMachine();
+
+export type ConnectionMachine = ReturnType<typeof createConnectionMachine>;
+
+export { MESSAGE_DROP_TEXT };

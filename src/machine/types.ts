@@ -1,0 +1,196 @@
+/**
+ * How the random spread of a retry delay is drawn. See `docs/configuration.md`.
+ *
+ * - `"additive"`: the seed's formula, `min(base·mult^(n-1), max) + U[0, jitterRange)`.
+ * - `"full"`: full jitter with a floor, `U[base/2, min(base·mult^(n-1), max))`.
+ * - `"decorrelated"`: `min(max, U[base, 3·previous))`, the previous delay carried in context.
+ */
+export type JitterStrategy = "additive" | "full" | "decorrelated";
+
+/** Every tunable of the connection. All keys are optional in `options.config`. */
+export interface ConnectionConfig {
+  /** Failed attempts in a row before the machine gives up (`exhausted`). @default 20 */
+  maxReconnectAttempts: number;
+  /** Milliseconds: the envelope of the first retry. @default 1000 */
+  baseDelay: number;
+  /** Milliseconds: the cap of the envelope. @default 30000 */
+  maxDelay: number;
+  /** Growth factor of the envelope per retry. @default 2 */
+  backoffMultiplier: number;
+  /** Milliseconds of random spread for `"additive"` (and the minimum spread of a `retryAfter` hint). @default 1000 */
+  jitterRange: number;
+  /** The jitter strategy in force (visible as `getStatus().jitterStrategy`). @default "full" */
+  jitterStrategy: JitterStrategy;
+  /** Milliseconds an attempt may take before it counts as failed. @default 15000 */
+  connectionTimeout: number;
+  /** Milliseconds between heartbeats while connected. @default 25000 */
+  heartbeatInterval: number;
+  /** Milliseconds a heartbeat may wait for its ack (upper clamp of the adaptive timeout). @default 5000 */
+  heartbeatTimeout: number;
+  /** Milliseconds: lower clamp of the adaptive heartbeat timeout. @default 1000 */
+  minHeartbeatTimeout: number;
+  /** Milliseconds between health checks while connected. @default 30000 */
+  healthCheckInterval: number;
+  /** Consecutive missed heartbeat acks that make a connection unhealthy (and drop it). @default 3 */
+  unhealthyThreshold: number;
+  /** Sends held while not connected; beyond it the oldest is dropped. @default 100 */
+  maxQueueSize: number;
+  /** Milliseconds a held send may wait before it is dropped. @default 30000 */
+  queueTtl: number;
+  /** Milliseconds `request()` waits for the server's ack by default. @default 10000 */
+  requestTimeout: number;
+  /**
+   * Milliseconds a connection must stay up before the backoff envelope is reset.
+   * A connection that drops sooner keeps the raised envelope (flap protection). @default 5000
+   */
+  stablePeriod: number;
+  /**
+   * Milliseconds a chart timer may fire late before the machine assumes it slept and
+   * treats it as a resume. @default 15000
+   */
+  sleepThreshold: number;
+  /** Reconnect after a server-initiated disconnect (`io server disconnect`) instead of going `idle`. @default false */
+  reconnectOnServerDisconnect: boolean;
+}
+
+/** `{ message }`: errors are kept as printable data. */
+export interface ErrorInfo {
+  message: string;
+}
+
+export type NetworkStatus = "online" | "offline";
+
+/** Names of the connection quality levels (see `docs/health.md`). */
+export type ConnectionQuality = "excellent" | "good" | "degraded" | "poor" | "disconnected";
+
+/** A send held while not connected. Data only: ack callbacks live with the socket actor's owner. */
+export interface QueuedMessage {
+  id: number;
+  event: string;
+  args: unknown[];
+  queuedAt: number;
+  expiresAt: number;
+  /** Set for `request()`: the id under which the ack is awaited. */
+  ackId?: number;
+}
+
+/** The machine's context: plain data you could print. */
+export interface ConnectionContext {
+  /** Server URL (http(s) or ws(s)). */
+  url: string;
+  /** Socket.IO path. */
+  path: string;
+  config: ConnectionConfig;
+  /** Failed attempts in a row; 0 once connected. */
+  attempt: number;
+  /** Failed attempts that preceded the current connection (read by the health score). */
+  connectAttempts: number;
+  /** Retries started in the current outage (for `connection:reconnected`). */
+  retries: number;
+  /** Index of the backoff envelope (raised per retry, reset after `stablePeriod` connected). */
+  backoffStep: number;
+  /** The last delay drawn (input of `"decorrelated"`), ms. */
+  lastDelay: number | null;
+  nextRetryDelay: number | null;
+  nextRetryAt: number | null;
+  /** `retryAfter` hint of the last rejection, ms, consumed by the next schedule. */
+  retryAfterHint: number | null;
+  lastError: ErrorInfo | null;
+  network: NetworkStatus;
+  /** A token given by `auth: { token }` or `setAuthToken`; null means "ask the provider". */
+  token: string | null;
+  hasTokenProvider: boolean;
+  /** The one refresh through the provider after a rejection has been used. */
+  authRefreshUsed: boolean;
+  /** Increments with every socket the chart opens; stale socket events carry an older one. */
+  generation: number;
+  socketId: string | null;
+  connectedAt: number | null;
+  /** Liveness failures in a row on this connection (missed heartbeat acks). */
+  consecutiveFailures: number;
+  /** Whether this server acked a heartbeat on this connection. */
+  heartbeatsAcked: boolean;
+  heartbeatSeq: number;
+  heartbeatSentAt: number | null;
+  heartbeatDueAt: number | null;
+  /** The next heartbeat is a probe after a wake: it waits only `minHeartbeatTimeout`. */
+  probeAfterResume: boolean;
+  latency: number | null;
+  /** Smoothed round trip and its deviation (RFC 6298), ms. */
+  srtt: number | null;
+  rttvar: number | null;
+  queue: QueuedMessage[];
+  nextMessageId: number;
+}
+
+/** Events the socket actor sends back to the chart. */
+export type SocketEvent =
+  | { type: "socket.connected"; generation: number; socketId: string }
+  | {
+      type: "socket.connectFailed";
+      generation: number;
+      error: ErrorInfo;
+      authRejected: boolean;
+      retryAfter: number | null;
+    }
+  | { type: "socket.tokenMissing"; generation: number }
+  | { type: "socket.disconnected"; generation: number; reason: string }
+  | { type: "socket.message"; generation: number; event: string; args: unknown[] }
+  | { type: "socket.heartbeatAck"; generation: number; seq: number }
+  | { type: "socket.ack"; ackId: number; response: unknown[] };
+
+/** Commands and notifications the chart accepts from the service. */
+export type CommandEvent =
+  | { type: "connect" }
+  | { type: "disconnect" }
+  | { type: "forceReconnect" }
+  | { type: "send"; event: string; args: unknown[]; ttl?: number; volatile?: boolean; ackId?: number; timeout?: number }
+  | { type: "auth.updated"; token: string }
+  | { type: "network.online" }
+  | { type: "network.offline" }
+  | { type: "power.resume" }
+  | { type: "dispose" };
+
+/** Events the chart raises to itself on a timer. */
+export type InternalEvent =
+  | { type: "queue.expire" }
+  | { type: "request.timeout"; ackId: number };
+
+export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
+
+/** Commands the chart sends to the socket actor. */
+export type SocketCommand =
+  | { type: "open"; generation: number; token: string | null }
+  | { type: "close" }
+  | { type: "emit"; event: string; args: unknown[]; ackId?: number }
+  | { type: "heartbeat"; generation: number; seq: number };
+
+export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout";
+
+/** The public events of the service, by name, with their payloads. */
+export interface ServiceEventMap {
+  "connection:connected": { socketId: string };
+  "connection:disconnected": { reason: string };
+  "connection:failed": { attempt: number; error: ErrorInfo };
+  "connection:reconnecting": { attempt: number; delay: number };
+  "connection:reconnected": { attempts: number };
+  "connection:max_attempts_reached": { attempts: number };
+  "connection:auth_required": object;
+  "connection:auth_failed": { error: ErrorInfo };
+  "connection:health_degraded": { healthScore: number; consecutiveFailures: number };
+  "connection:health_check": { healthScore: number; healthy: boolean; quality: ConnectionQuality; latency: number | null };
+  "connection:resumed": { sleptFor: number | null };
+  message: { event: string; args: unknown[] };
+  "message:dropped": { event: string; reason: DropReason; args: unknown[] };
+  /** Internal: a `request()` got its ack, or gave up. */
+  "request:settled": { ackId: number; response?: unknown[]; error?: ErrorInfo };
+}
+
+export type ServiceEventName = keyof ServiceEventMap;
+
+/** The events the machine emits (`actor.on(type, ...)`). */
+export type EmittedEvent = {
+  [K in ServiceEventName]: { type: K } & ServiceEventMap[K];
+}[ServiceEventName];
+
+export type TopLevelState = "idle" | "connecting" | "connected" | "backingOff" | "authRequired" | "exhausted";

@@ -1,0 +1,2 @@
+// The React bindings (WebSocketProvider, useWebSocket, WebSocketStatus) land with the React issue.
+export {};

@@ -1,0 +1,455 @@
+import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate";
+
+/** XState's timer source (`SimulatedClock` implements it). */
+export interface Clock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+import type { AuthErrorClassifier } from "../machine/auth.js";
+import { describeValue, resolveConfig } from "../machine/config.js";
+import {
+  type ConnectionMachine,
+  createConnectionMachine,
+  healthScoreOf,
+} from "../machine/connectionMachine.js";
+import { qualityOf } from "../machine/health.js";
+import {
+  createSocketActor,
+  type SocketFactory,
+  type SocketIoOptions,
+  type TokenProvider,
+} from "../machine/socketActor.js";
+import type {
+  ConnectionConfig,
+  ConnectionContext,
+  ConnectionQuality,
+  ErrorInfo,
+  JitterStrategy,
+  NetworkStatus,
+  ServiceEventMap,
+  ServiceEventName,
+  TopLevelState,
+} from "../machine/types.js";
+
+/** Static auth: the handshake `auth` payload, `token` included. */
+export interface StaticAuth {
+  token?: string | null;
+  [field: string]: unknown;
+}
+
+export interface WebSocketServiceOptions {
+  /** Server URL, http(s) or ws(s). Required. */
+  url: string;
+  /** Socket.IO path. @default "/socket.io/" */
+  path?: string;
+  /**
+   * `{ token }` (sent in the handshake `auth` payload, never in the URL), or a provider
+   * called before every handshake. Omit it for a server without auth.
+   * @example auth: async () => (await fetchSession()).token
+   */
+  auth?: StaticAuth | TokenProvider;
+  /** Overrides of `DEFAULT_CONFIG`; every key is validated. */
+  config?: Partial<ConnectionConfig>;
+  /** Passed through to `io()`; its own reconnection is always off (the chart is the only retry loop). */
+  socketOptions?: SocketIoOptions;
+  /** Jitter source, a number in [0, 1). @default Math.random */
+  random?: () => number;
+  /** XState inspection observer, e.g. `createBrowserInspector().inspect`. @default undefined */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Decides whether a handshake rejection means a bad token. @default isAuthRejection */
+  isAuthError?: AuthErrorClassifier;
+  /** Start connecting at once. @default false */
+  autoConnect?: boolean;
+  /** Wall clock in epoch ms, for `nextRetryAt`, latency and TTLs. @default Date.now */
+  now?: () => number;
+  /** Timer source of the chart (XState `clock`), e.g. a `SimulatedClock` in tests. @default setTimeout */
+  clock?: Clock;
+  /** Replaces socket.io-client's `io` (tests, custom transports). @default io */
+  socketFactory?: SocketFactory;
+  /** Called when a listener throws; the other listeners still run. @default console.error */
+  onListenerError?: (error: unknown, eventName: ServiceEventName) => void;
+}
+
+/** Per-message options of {@link WebSocketService.sendWith}. */
+export interface SendOptions {
+  /** Milliseconds the message may wait in the queue (at most `queueTtl`). */
+  ttl?: number;
+  /** Drop the message (announced as `message:dropped`, reason `"volatile"`) rather than queue it. */
+  volatile?: boolean;
+}
+
+/** Per-request options of {@link WebSocketService.requestWith}. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the ack, queue time included. @default config.requestTimeout */
+  timeout?: number;
+  /** Milliseconds the request may wait in the queue (at most `queueTtl`). */
+  ttl?: number;
+}
+
+/** The plain snapshot `getStatus()` returns. */
+export interface WebSocketStatus {
+  state: TopLevelState;
+  isConnected: boolean;
+  /** Failed attempts in a row (0 once connected). */
+  attempt: number;
+  maxAttempts: number;
+  nextRetryAt: number | null;
+  nextRetryDelay: number | null;
+  healthScore: number;
+  quality: ConnectionQuality;
+  consecutiveFailures: number;
+  latency: number | null;
+  lastError: ErrorInfo | null;
+  network: NetworkStatus;
+  jitterStrategy: JitterStrategy;
+  socketId: string | null;
+  queuedMessages: number;
+  disposed: boolean;
+}
+
+export type ServiceListener<K extends ServiceEventName> = (payload: ServiceEventMap[K]) => void;
+
+const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
+  "url",
+  "path",
+  "auth",
+  "config",
+  "socketOptions",
+  "random",
+  "inspect",
+  "isAuthError",
+  "autoConnect",
+  "now",
+  "clock",
+  "socketFactory",
+  "onListenerError",
+]);
+
+const TOP_LEVEL_STATES: readonly TopLevelState[] = [
+  "idle",
+  "connecting",
+  "connected",
+  "backingOff",
+  "authRequired",
+  "exhausted",
+];
+
+const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError"] as const;
+
+function fail(key: string, expected: string, value: unknown): never {
+  throw new TypeError(`${key} must be ${expected}, got ${describeValue(value)}`);
+}
+
+function validateOptions(options: WebSocketServiceOptions): void {
+  if (options === null || typeof options !== "object") fail("options", "an object", options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key as keyof WebSocketServiceOptions)) {
+      throw new TypeError(
+        `options.${key} is not a known option (value ${describeValue((options as unknown as Record<string, unknown>)[key])})`,
+      );
+    }
+  }
+  const { url, path, auth, socketOptions } = options;
+  if (typeof url !== "string") fail("url", "an http(s) or ws(s) URL string", url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail("url", "an http(s) or ws(s) URL", url);
+  }
+  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) fail("url", "an http(s) or ws(s) URL", url);
+  if (path !== undefined && (typeof path !== "string" || !path.startsWith("/"))) {
+    fail("path", 'a string starting with "/"', path);
+  }
+  if (auth !== undefined && typeof auth !== "function" && (auth === null || typeof auth !== "object")) {
+    fail("auth", "an object like { token } or a token provider function", auth);
+  }
+  if (auth && typeof auth === "object" && auth.token !== undefined && auth.token !== null && typeof auth.token !== "string") {
+    fail("auth.token", "a string", auth.token);
+  }
+  if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
+    fail("socketOptions", "an object", socketOptions);
+  }
+  for (const key of FUNCTION_OPTIONS) {
+    if (options[key] !== undefined && typeof options[key] !== "function") fail(key, "a function", options[key]);
+  }
+  if (options.autoConnect !== undefined && typeof options.autoConnect !== "boolean") {
+    fail("autoConnect", "a boolean", options.autoConnect);
+  }
+}
+
+function checkEventName(method: string, event: unknown): asserts event is string {
+  if (typeof event !== "string" || event.length === 0) {
+    throw new TypeError(`${method}: event must be a non-empty string, got ${describeValue(event)}`);
+  }
+}
+
+/** The top-level state of a snapshot value (`"connecting"` for `{ connecting: "handshaking" }`). */
+export function topLevelState(value: unknown): TopLevelState {
+  const key = typeof value === "string" ? value : Object.keys(value as object)[0];
+  if (!TOP_LEVEL_STATES.includes(key as TopLevelState)) throw new Error(`unexpected state ${String(key)}`);
+  return key as TopLevelState;
+}
+
+/** Derives the public status from the chart's state and context. */
+export function statusOf(value: unknown, context: ConnectionContext, disposed = false): WebSocketStatus {
+  const state = topLevelState(value);
+  const isConnected = state === "connected";
+  const healthScore = healthScoreOf(context, isConnected);
+  return {
+    state,
+    isConnected,
+    attempt: context.attempt,
+    maxAttempts: context.config.maxReconnectAttempts,
+    nextRetryAt: context.nextRetryAt,
+    nextRetryDelay: context.nextRetryDelay,
+    healthScore,
+    quality: qualityOf(healthScore, isConnected),
+    consecutiveFailures: context.consecutiveFailures,
+    latency: context.latency,
+    lastError: context.lastError,
+    network: context.network,
+    jitterStrategy: context.config.jitterStrategy,
+    socketId: isConnected ? context.socketId : null,
+    queuedMessages: context.queue.length,
+    disposed,
+  };
+}
+
+type AnyListener = (payload: never) => void;
+
+/**
+ * The framework-free facade: commands go to the chart as events, everything returned
+ * is derived from its snapshot.
+ */
+export class WebSocketService {
+  /** The running XState actor, for `@xstate/react` and the Stately inspector. */
+  readonly actor: Actor<ConnectionMachine>;
+  readonly #subscriptions = new Map<ServiceEventName, Map<AnyListener, { unsubscribe(): void }>>();
+  readonly #acks = new Map<number, { resolve(response: unknown[]): void; reject(error: Error): void }>();
+  readonly #onListenerError: (error: unknown, eventName: ServiceEventName) => void;
+  #nextAckId = 1;
+  #disposed = false;
+  #internal: { unsubscribe(): void };
+
+  constructor(options: WebSocketServiceOptions) {
+    validateOptions(options);
+    const config = resolveConfig(options.config);
+    const { auth } = options;
+    const tokenProvider = typeof auth === "function" ? auth : undefined;
+    const { token, ...authPayload } = typeof auth === "object" && auth !== null ? auth : { token: undefined };
+    this.#onListenerError =
+      options.onListenerError ??
+      ((error, eventName) => console.error(`@softphone/websocket: a "${eventName}" listener threw`, error));
+
+    const machine = createConnectionMachine({ random: options.random, now: options.now }).provide({
+      actors: {
+        socket: createSocketActor({
+          tokenProvider,
+          requireToken: auth !== undefined,
+          authPayload,
+          socketOptions: options.socketOptions,
+          isAuthError: options.isAuthError,
+          socketFactory: options.socketFactory,
+        }),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: {
+        url: options.url,
+        path: options.path ?? "/socket.io/",
+        config,
+        token: typeof token === "string" && token.length > 0 ? token : null,
+        hasTokenProvider: tokenProvider !== undefined,
+      },
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    this.#internal = this.actor.on("request:settled", ({ ackId, response, error }) => {
+      const pending = this.#acks.get(ackId);
+      if (!pending) return;
+      this.#acks.delete(ackId);
+      if (error) pending.reject(new Error(error.message));
+      else pending.resolve(response ?? []);
+    });
+    this.actor.start();
+    if (options.autoConnect) this.connect();
+  }
+
+  /** From `idle` or `exhausted`: start connecting with the attempt counter at 0. Elsewhere: no effect. */
+  connect(): void {
+    if (!this.#disposed) this.actor.send({ type: "connect" });
+  }
+
+  /** Close the socket, cancel every timer, go to `idle`; nothing reconnects until `connect()`. */
+  disconnect(): void {
+    if (!this.#disposed) this.actor.send({ type: "disconnect" });
+  }
+
+  /**
+   * Close any current socket, reset the attempt counter, connect now. Resolves when
+   * `connected`; rejects if the attempt ends in `authRequired`, `exhausted` or `idle`.
+   * Concurrent calls join the attempt in flight: never a second socket.
+   */
+  forceReconnection(): Promise<void> {
+    if (this.#disposed) return Promise.reject(new Error("forceReconnection: the service is disposed"));
+    this.actor.send({ type: "forceReconnect" });
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const check = (): void => {
+        if (settled) return;
+        const snapshot = this.actor.getSnapshot();
+        const state = topLevelState(snapshot.value);
+        if (state === "connected") {
+          settled = true;
+          resolve();
+        } else if (state === "authRequired" || state === "exhausted" || state === "idle" || snapshot.status !== "active") {
+          settled = true;
+          const cause = snapshot.context.lastError?.message;
+          reject(new Error(`forceReconnection ended in ${state}${cause ? `: ${cause}` : ""}`));
+        }
+        if (settled) subscription?.unsubscribe();
+      };
+      // Declared after `check`: the actor never calls back during subscribe().
+      const subscription: { unsubscribe(): void } | undefined = this.actor.subscribe({
+        next: check,
+        complete: check,
+        error: check,
+      });
+      check();
+    });
+  }
+
+  /** Emit to the server when connected; otherwise queue it (bounded by `maxQueueSize` and `queueTtl`). */
+  send(event: string, ...args: unknown[]): void {
+    this.sendWith({}, event, ...args);
+  }
+
+  /** `send` with per-message options: a shorter `ttl`, or `volatile` (drop rather than queue). */
+  sendWith(options: SendOptions, event: string, ...args: unknown[]): void {
+    checkEventName("send", event);
+    if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
+      fail("send options.ttl", "a number greater than 0", options.ttl);
+    }
+    if (this.#disposed) return;
+    const last = args.at(-1);
+    if (typeof last === "function") {
+      const callback = last as (...response: unknown[]) => void;
+      const ackId = this.#nextAckId++;
+      this.#acks.set(ackId, { resolve: (response) => callback(...response), reject: () => {} });
+      this.actor.send({ type: "send", event, args: args.slice(0, -1), ackId, ttl: options.ttl, volatile: options.volatile });
+      return;
+    }
+    this.actor.send({ type: "send", event, args, ttl: options.ttl, volatile: options.volatile });
+  }
+
+  /** Emit with an ack and resolve with the server's reply (its ack arguments). Rejects on timeout or drop. */
+  request<T = unknown>(event: string, ...args: unknown[]): Promise<T> {
+    return this.requestWith<T>({}, event, ...args);
+  }
+
+  /** `request` with a `timeout` (ack wait, queue time included) and a queue `ttl`. */
+  requestWith<T = unknown>(options: RequestOptions, event: string, ...args: unknown[]): Promise<T> {
+    checkEventName("request", event);
+    const context = this.actor.getSnapshot().context;
+    const timeout = options.timeout ?? context.config.requestTimeout;
+    if (!(typeof timeout === "number" && timeout > 0 && Number.isFinite(timeout))) {
+      fail("request options.timeout", "a finite number greater than 0", timeout);
+    }
+    if (this.#disposed) return Promise.reject(new Error(`request "${event}": the service is disposed`));
+    const ackId = this.#nextAckId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#acks.set(ackId, {
+        resolve: (response) => resolve(response[0] as T),
+        reject: (error) => reject(new Error(`request "${event}" failed: ${error.message}`)),
+      });
+      this.actor.send({ type: "send", event, args, ackId, timeout, ttl: options.ttl });
+    });
+  }
+
+  /** Subscribe to a service event; returns the unsubscribe function. */
+  on<K extends ServiceEventName>(name: K, listener: ServiceListener<K>): () => void {
+    if (typeof name !== "string") throw new TypeError(`on: name must be an event name, got ${describeValue(name)}`);
+    if (typeof listener !== "function") {
+      throw new TypeError(`on("${name}"): listener must be a function, got ${describeValue(listener)}`);
+    }
+    if (this.#disposed) return () => {};
+    let byListener = this.#subscriptions.get(name);
+    if (!byListener) {
+      byListener = new Map();
+      this.#subscriptions.set(name, byListener);
+    }
+    if (!byListener.has(listener as AnyListener)) {
+      const subscription = this.actor.on(name, (emitted) => {
+        const { type: _type, ...payload } = emitted as { type: string };
+        try {
+          listener(payload as ServiceEventMap[K]);
+        } catch (error) {
+          this.#onListenerError(error, name);
+        }
+      });
+      byListener.set(listener as AnyListener, subscription);
+    }
+    return () => this.off(name, listener);
+  }
+
+  /** Remove a listener added with `on`. */
+  off<K extends ServiceEventName>(name: K, listener: ServiceListener<K>): void {
+    const byListener = this.#subscriptions.get(name);
+    byListener?.get(listener as AnyListener)?.unsubscribe();
+    byListener?.delete(listener as AnyListener);
+  }
+
+  /** A plain snapshot of the connection. */
+  getStatus(): WebSocketStatus {
+    const snapshot = this.actor.getSnapshot();
+    return statusOf(snapshot.value, snapshot.context, this.#disposed);
+  }
+
+  /** The same number as `getStatus().healthScore`: 0..100, 0 when not connected. */
+  getHealthScore(): number {
+    return this.getStatus().healthScore;
+  }
+
+  /** Store a new token; from `authRequired` this starts a new attempt at once. */
+  setAuthToken(token: string): void {
+    if (typeof token !== "string" || token.length === 0) fail("setAuthToken: token", "a non-empty string", token);
+    if (!this.#disposed) this.actor.send({ type: "auth.updated", token });
+  }
+
+  /** The network came back: an attempt at once, from `backingOff` and `exhausted`. */
+  notifyOnline(): void {
+    if (!this.#disposed) this.actor.send({ type: "network.online" });
+  }
+
+  /** The network went away: no attempt is made or counted; a live socket is probed, not dropped. */
+  notifyOffline(): void {
+    if (!this.#disposed) this.actor.send({ type: "network.offline" });
+  }
+
+  /** The machine woke from sleep: probe the connection at once (or retry now when backing off). */
+  notifyResume(): void {
+    if (!this.#disposed) this.actor.send({ type: "power.resume" });
+  }
+
+  /** Stop for good: queued sends dropped (and announced), socket closed, timers and listeners released. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.actor.send({ type: "dispose" });
+    this.#disposed = true;
+    this.actor.stop();
+    this.#internal.unsubscribe();
+    for (const byListener of this.#subscriptions.values()) {
+      for (const subscription of byListener.values()) subscription.unsubscribe();
+    }
+    this.#subscriptions.clear();
+    const pending = [...this.#acks.values()];
+    this.#acks.clear();
+    for (const { reject } of pending) reject(new Error("the service was disposed"));
+  }
+}
+
+/** Creates a {@link WebSocketService}; throws a `TypeError` naming the culprit for bad options. */
+export function createWebSocketService(options: WebSocketServiceOptions): WebSocketService {
+  return new WebSocketService(options);
+}
