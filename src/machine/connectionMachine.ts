@@ -249,7 +249,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         }
         enqueue.assign({ retries: 0 });
       }),
-      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null, consecutiveFailures: 0 }),
+      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null }),
       emitDisconnected: emit(({ event }) => ({
         type: "connection:disconnected" as const,
         reason:

@@ -1,0 +1,100 @@
+import { createActor, fromCallback, SimulatedClock } from "xstate";
+import { createConnectionMachine, type ConnectionMachineInput } from "../../src/machine/connectionMachine.js";
+import type { SocketActorInput } from "../../src/machine/socketActor.js";
+import type { EmittedEvent, SocketCommand, SocketEvent } from "../../src/machine/types.js";
+
+type OpenCommand = Extract<SocketCommand, { type: "open" }>;
+
+/**
+ * A stand-in for the socket actor in the chart's unit tests: it records every command the
+ * chart sends and lets the test play the socket's part (connect, fail, drop, ack).
+ */
+export function createFakeSocket() {
+  const commands: SocketCommand[] = [];
+  let sendBack: ((event: SocketEvent) => void) | null = null;
+  const logic = fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ sendBack: report, receive }) => {
+    sendBack = report;
+    receive((command) => {
+      commands.push(command);
+    });
+    return () => {
+      sendBack = null;
+    };
+  });
+
+  const report = (event: SocketEvent) => {
+    if (!sendBack) throw new Error("the fake socket actor is not running");
+    sendBack(event);
+  };
+  const lastOpen = (): OpenCommand => {
+    const open = commands.filter((command): command is OpenCommand => command.type === "open").at(-1);
+    if (!open) throw new Error("the chart never opened a socket");
+    return open;
+  };
+  const generation = () => lastOpen().generation;
+
+  return {
+    logic,
+    commands,
+    lastOpen,
+    opens: () => commands.filter((command) => command.type === "open").length,
+    connect: (socketId = `socket-${generation()}`) => report({ type: "socket.connected", generation: generation(), socketId }),
+    fail: (message = "xhr poll error", extra: { authRejected?: boolean; retryAfter?: number | null } = {}) =>
+      report({
+        type: "socket.connectFailed",
+        generation: generation(),
+        error: { message },
+        authRejected: extra.authRejected ?? false,
+        retryAfter: extra.retryAfter ?? null,
+      }),
+    tokenMissing: () => report({ type: "socket.tokenMissing", generation: generation() }),
+    drop: (reason = "transport close") => report({ type: "socket.disconnected", generation: generation(), reason }),
+    message: (event: string, ...args: unknown[]) =>
+      report({ type: "socket.message", generation: generation(), event, args }),
+    ackHeartbeat: (seq?: number) => {
+      const beat = commands.filter((command) => command.type === "heartbeat").at(-1);
+      if (!beat || beat.type !== "heartbeat") throw new Error("no heartbeat was sent");
+      report({ type: "socket.heartbeatAck", generation: beat.generation, seq: seq ?? beat.seq });
+    },
+    ack: (ackId: number, ...response: unknown[]) => report({ type: "socket.ack", ackId, response }),
+    report,
+  };
+}
+
+export type FakeSocket = ReturnType<typeof createFakeSocket>;
+
+/**
+ * Starts the production chart on a `SimulatedClock` with a fake socket. `random` defaults
+ * to 0.5 so that every delay is known.
+ */
+export function startChart(input: ConnectionMachineInput = {}, options: { random?: () => number; start?: number } = {}) {
+  const clock = new SimulatedClock();
+  if (options.start) clock.set(options.start);
+  const socket = createFakeSocket();
+  const machine = createConnectionMachine({
+    random: options.random ?? (() => 0.5),
+    now: () => clock.now(),
+  }).provide({ actors: { socket: socket.logic } });
+  const actor = createActor(machine, { clock, input });
+  const emitted: EmittedEvent[] = [];
+  actor.on("*", (event) => {
+    emitted.push(event as EmittedEvent);
+  });
+  actor.start();
+  const state = () => {
+    const value = actor.getSnapshot().value;
+    return typeof value === "string" ? value : Object.keys(value)[0];
+  };
+  return {
+    actor,
+    clock,
+    socket,
+    emitted,
+    state,
+    context: () => actor.getSnapshot().context,
+    /** Advances simulated time by `ms`. */
+    advance: (ms: number) => clock.increment(ms),
+    emittedOf: <T extends EmittedEvent["type"]>(type: T) =>
+      emitted.filter((event): event is Extract<EmittedEvent, { type: T }> => event.type === type),
+  };
+}
