@@ -34,6 +34,7 @@ export {
   createWebSocketService,
   statusOf,
   topLevelState,
+  type Clock,
   type RequestOptions,
   type SendOptions,
   type ServiceListener,

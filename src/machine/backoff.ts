@@ -8,16 +8,16 @@ export type BackoffConfig = Pick<
 
 /**
  * The envelope `min(baseDelay · backoffMultiplier^(attempt-1), maxDelay)`.
- * The exponent is clamped at the first value that reaches the cap, so attempt 10,000
- * (or Infinity) still gives `maxDelay`, never `Infinity` or `NaN`.
+ * Computed literally, as the seed does: for attempt 10,000 (or Infinity) the power overflows
+ * to `Infinity` and the cap gives `maxDelay`, never `Infinity` or `NaN`. (Clamping the
+ * exponent at a logarithm's estimate of the cap could stop one rounding error short of it.)
  */
 export function backoffEnvelope(attempt: number, config: BackoffConfig): number {
   const { baseDelay, maxDelay, backoffMultiplier } = config;
   const steps = Math.max(0, Math.floor(attempt) - 1);
+  // 1 ** Infinity is NaN; above 1 the power is finite or Infinity, and min() caps both.
   if (backoffMultiplier <= 1) return Math.min(baseDelay, maxDelay);
-  const stepsToCap = Math.ceil(Math.log(maxDelay / baseDelay) / Math.log(backoffMultiplier));
-  const exponent = Math.min(steps, Math.max(0, stepsToCap));
-  return Math.min(baseDelay * backoffMultiplier ** exponent, maxDelay);
+  return Math.min(baseDelay * backoffMultiplier ** steps, maxDelay);
 }
 
 function checkAttempt(attempt: number): void {

@@ -136,6 +136,10 @@ export function resolveConfig(overrides: Partial<ConnectionConfig> | undefined =
       `config.maxDelay (${config.maxDelay}) must be at least config.baseDelay (${config.baseDelay})`,
     );
   }
+  // The floor is a derived default: a short heartbeatTimeout alone (a valid contract key) lowers it.
+  if (overrides.minHeartbeatTimeout === undefined) {
+    config.minHeartbeatTimeout = Math.min(config.minHeartbeatTimeout, config.heartbeatTimeout);
+  }
   if (config.minHeartbeatTimeout > config.heartbeatTimeout) {
     throw new TypeError(
       `config.minHeartbeatTimeout (${config.minHeartbeatTimeout}) must be at most config.heartbeatTimeout (${config.heartbeatTimeout})`,

@@ -70,6 +70,8 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     heartbeatsAcked: false,
     heartbeatSeq: 0,
     heartbeatSentAt: null,
+    pendingHeartbeats: [],
+    serverHoldUntil: null,
     heartbeatDueAt: null,
     probeAfterResume: false,
     latency: null,
@@ -115,6 +117,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       connectTimeout: ({ context }) => context.config.connectionTimeout,
       retryDelay: ({ context }) => context.nextRetryDelay ?? 0,
       heartbeatInterval: ({ context }) => context.config.heartbeatInterval,
+      // The cadence is anchored to the send, so that time spent waiting for an ack (the whole
+      // ack timeout with a server that never acks) does not stretch the interval.
+      untilNextHeartbeat: ({ context }) =>
+        Math.max(0, (context.heartbeatSentAt ?? now()) + context.config.heartbeatInterval - now()),
       heartbeatAckTimeout: ({ context }) =>
         context.probeAfterResume
           ? context.config.minHeartbeatTimeout
@@ -140,8 +146,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         event.type === "socket.disconnected" && event.reason === "io server disconnect",
       reconnectsOnServerDisconnect: ({ context }) => context.config.reconnectOnServerDisconnect,
       isVolatileSend: ({ event }) => event.type === "send" && event.volatile === true,
-      isCurrentHeartbeat: ({ context, event }) =>
-        event.type === "socket.heartbeatAck" && event.seq === context.heartbeatSeq,
+      isPendingHeartbeat: ({ context, event }) =>
+        event.type === "socket.heartbeatAck" &&
+        event.generation === context.generation &&
+        context.pendingHeartbeats.some((beat) => beat.seq === event.seq),
+      isHeldByServer: ({ context }) => context.serverHoldUntil !== null && now() < context.serverHoldUntil,
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
       isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
       hasSlept: ({ context }) => {
@@ -187,6 +196,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         authRejected: false,
         retryAfter: null,
       })),
+      raiseHandshakeLost: raise(({ context, event }) => ({
+        type: "socket.connectFailed" as const,
+        generation: context.generation,
+        error: { message: `disconnected during the handshake (${event.type === "socket.disconnected" ? event.reason : "unknown"})` },
+        authRejected: false,
+        retryAfter: null,
+      })),
       recordAuthRejection: assign({
         lastError: ({ event }) => failureOf(event),
         token: null,
@@ -211,6 +227,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           nextRetryDelay: delay,
           nextRetryAt: now() + delay,
           retryAfterHint: null,
+          serverHoldUntil: context.retryAfterHint === null ? null : now() + context.retryAfterHint,
         };
       }),
       clearRetrySchedule: assign({ nextRetryDelay: null, nextRetryAt: null }),
@@ -236,6 +253,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         srtt: null,
         rttvar: null,
         probeAfterResume: false,
+        pendingHeartbeats: [],
+        serverHoldUntil: null,
         nextRetryAt: null,
         nextRetryDelay: null,
       })),
@@ -267,15 +286,24 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       setOffline: assign({ network: "offline" as const }),
       sendHeartbeat: enqueueActions(({ context, enqueue }) => {
         const seq = context.heartbeatSeq + 1;
-        enqueue.assign({ heartbeatSeq: seq, heartbeatSentAt: now(), heartbeatDueAt: null });
+        const sentAt = now();
+        enqueue.assign({
+          heartbeatSeq: seq,
+          heartbeatSentAt: sentAt,
+          heartbeatDueAt: null,
+          pendingHeartbeats: [...context.pendingHeartbeats, { seq, sentAt }].slice(-(context.config.unhealthyThreshold + 1)),
+        });
         enqueue.sendTo("socket", {
           type: "heartbeat",
           generation: context.generation,
           seq,
         } satisfies SocketCommand);
       }),
-      recordHeartbeatAck: assign(({ context }) => {
-        const sample = Math.max(0, now() - (context.heartbeatSentAt ?? now()));
+      // A late ack of an earlier probe is still a true round trip: it raises the timeout when the
+      // link got slower, instead of probing a slow but live link to death.
+      recordHeartbeatAck: assign(({ context, event }) => {
+        const acked = context.pendingHeartbeats.find((beat) => event.type === "socket.heartbeatAck" && beat.seq === event.seq);
+        const sample = Math.max(0, now() - (acked?.sentAt ?? now()));
         const rtt = updateRtt(context.srtt, context.rttvar, sample);
         return {
           latency: Math.round(sample),
@@ -284,15 +312,17 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           heartbeatsAcked: true,
           consecutiveFailures: 0,
           probeAfterResume: false,
+          pendingHeartbeats: [],
         };
       }),
-      recordLateHeartbeatAck: assign({ consecutiveFailures: 0, heartbeatsAcked: true }),
       recordMissedHeartbeat: assign({
         consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
       }),
       clearResumeProbe: assign({ probeAfterResume: false }),
       markResumeProbe: assign({ probeAfterResume: true }),
-      scheduleNextHeartbeat: assign({ heartbeatDueAt: ({ context }) => now() + context.config.heartbeatInterval }),
+      scheduleNextHeartbeat: assign({
+        heartbeatDueAt: ({ context }) => (context.heartbeatSentAt ?? now()) + context.config.heartbeatInterval,
+      }),
       emitResumed: emit(({ context }) => {
         const due = context.heartbeatDueAt ?? context.nextRetryAt;
         return { type: "connection:resumed" as const, sleptFor: due === null ? null : Math.max(0, now() - due) };
@@ -464,6 +494,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         },
       },
       connecting: {
+        // Cleared on entry here rather than on leaving backingOff: a transition's own actions run
+        // after the exit actions, and emitResumed still needs nextRetryAt to tell how long we slept.
+        entry: "clearRetrySchedule",
         initial: "checkingNetwork",
         states: {
           checkingNetwork: {
@@ -513,11 +546,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               actions: ["recordFailure", "emitFailed"],
             },
           ],
-          "socket.disconnected": {
-            guard: "isCurrentSocket",
-            target: "backingOff",
-            actions: ["recordFailure", "emitFailed"],
-          },
+          // A socket lost before the handshake finished is one more failed attempt.
+          "socket.disconnected": { guard: "isCurrentSocket", actions: "raiseHandshakeLost" },
           "socket.tokenMissing": {
             guard: "isCurrentSocket",
             target: "authRequired",
@@ -545,19 +575,22 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           disconnect: { target: "idle", actions: "emitDisconnected" },
           forceReconnect: { target: "connecting", actions: ["emitDisconnected", "resetAttempts"] },
           dispose: { target: "idle", actions: ["emitDisconnected", "dropQueue"] },
-          "network.offline": { target: ".heartbeat.beating", actions: "setOffline" },
-          "power.resume": { target: ".heartbeat.beating", actions: "markResumeProbe" },
         },
         states: {
           heartbeat: {
             initial: "beating",
+            // Handled here, not on `connected`: a transition from the parallel state to one of its
+            // descendants would re-enter every region and restart the health and stability timers.
+            on: {
+              "network.offline": { target: ".beating", actions: "setOffline" },
+              "power.resume": { target: ".beating", actions: "markResumeProbe" },
+            },
             states: {
               beating: {
                 entry: "sendHeartbeat",
                 on: {
                   "socket.heartbeatAck": [
-                    { guard: "isCurrentHeartbeat", target: "resting", actions: "recordHeartbeatAck" },
-                    { guard: "isCurrentSocket", actions: "recordLateHeartbeatAck" },
+                    { guard: "isPendingHeartbeat", target: "resting", actions: "recordHeartbeatAck" },
                   ],
                 },
                 after: {
@@ -576,7 +609,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               resting: {
                 entry: "scheduleNextHeartbeat",
                 after: {
-                  heartbeatInterval: [
+                  untilNextHeartbeat: [
                     { guard: "hasSlept", target: "beating", actions: ["emitResumed", "markResumeProbe"] },
                     { target: "beating" },
                   ],
@@ -607,7 +640,6 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       },
       backingOff: {
         entry: "closeSocket",
-        exit: "clearRetrySchedule",
         initial: "checkingNetwork",
         states: {
           checkingNetwork: {
@@ -623,13 +655,18 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             },
             on: {
               "network.offline": { target: "waitingForNetwork", actions: ["setOffline", "clearRetrySchedule"] },
+              // A wake retries at once, unless the server asked us (retryAfter) to stay away longer.
+              "power.resume": [
+                { guard: "isHeldByServer" },
+                { target: "#connection.connecting", actions: "countRetry" },
+              ],
             },
           },
+          // Offline: a wake changes nothing, only the network coming back does.
           waitingForNetwork: {},
         },
         on: {
           "network.online": { target: "connecting", actions: ["setOnline", "countRetry"] },
-          "power.resume": { target: "connecting", actions: "countRetry" },
         },
       },
       authRequired: {

@@ -112,6 +112,10 @@ export interface ConnectionContext {
   heartbeatsAcked: boolean;
   heartbeatSeq: number;
   heartbeatSentAt: number | null;
+  /** Heartbeats awaiting their ack on this connection (each probe has its own seq, so any ack is an unambiguous round trip). */
+  pendingHeartbeats: { seq: number; sentAt: number }[];
+  /** Epoch ms before which the server asked us (retryAfter) not to come back. */
+  serverHoldUntil: number | null;
   heartbeatDueAt: number | null;
   /** The next heartbeat is a probe after a wake: it waits only `minHeartbeatTimeout`. */
   probeAfterResume: boolean;

@@ -1,10 +1,4 @@
 import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate";
-
-/** XState's timer source (`SimulatedClock` implements it). */
-export interface Clock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-}
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeValue, resolveConfig } from "../machine/config.js";
 import {
@@ -30,6 +24,12 @@ import type {
   ServiceEventName,
   TopLevelState,
 } from "../machine/types.js";
+
+/** XState's timer source (`SimulatedClock` implements it). */
+export interface Clock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
 
 /** Static auth: the handshake `auth` payload, `token` included. */
 export interface StaticAuth {
