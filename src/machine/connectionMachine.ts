@@ -43,7 +43,11 @@ const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
   disposed: "the service was disposed",
   volatile: "it was volatile and the socket was not connected",
   timeout: "its request timed out",
+  unconfirmed: "the link died before a heartbeat confirmed it arrived",
 };
+
+/** How many unconfirmed sends are remembered at most (older ones are assumed delivered). */
+const UNCONFIRMED_LIMIT = 1000;
 
 function initialContext(input: ConnectionMachineInput): ConnectionContext {
   return {
@@ -79,6 +83,7 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     rttvar: null,
     queue: [],
     nextMessageId: 1,
+    unconfirmed: [],
   };
 }
 
@@ -150,6 +155,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         event.type === "socket.heartbeatAck" &&
         event.generation === context.generation &&
         context.pendingHeartbeats.some((beat) => beat.seq === event.seq),
+      isLinkSuspect: ({ context }) => context.consecutiveFailures > 0,
       isHeldByServer: ({ context }) => context.serverHoldUntil !== null && now() < context.serverHoldUntil,
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
       isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
@@ -255,6 +261,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         probeAfterResume: false,
         pendingHeartbeats: [],
         serverHoldUntil: null,
+        unconfirmed: [],
         nextRetryAt: null,
         nextRetryDelay: null,
       })),
@@ -313,7 +320,22 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           consecutiveFailures: 0,
           probeAfterResume: false,
           pendingHeartbeats: [],
+          // The server acked a heartbeat sent after these: TCP delivered them first.
+          unconfirmed: context.unconfirmed.filter(
+            (sent) => event.type !== "socket.heartbeatAck" || sent.afterSeq >= event.seq,
+          ),
         };
+      }),
+      trackUnconfirmed: assign(({ context, event }) => {
+        if (event.type !== "send" || event.ackId !== undefined || !context.heartbeatsAcked) return {};
+        const sent = { event: event.event, args: event.args, afterSeq: context.heartbeatSeq };
+        return { unconfirmed: [...context.unconfirmed, sent].slice(-UNCONFIRMED_LIMIT) };
+      }),
+      announceUnconfirmed: enqueueActions(({ context, enqueue }) => {
+        for (const sent of context.unconfirmed) {
+          enqueue.emit({ type: "message:dropped", event: sent.event, reason: "unconfirmed", args: sent.args });
+        }
+        enqueue.assign({ unconfirmed: [] });
       }),
       recordMissedHeartbeat: assign({
         consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
@@ -422,7 +444,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             ackId: message.ackId,
           } satisfies SocketCommand);
         }
-        enqueue.assign({ queue: [] });
+        const tracked = context.heartbeatsAcked
+          ? context.queue
+              .filter((message) => message.ackId === undefined)
+              .map((message) => ({ event: message.event, args: message.args, afterSeq: context.heartbeatSeq }))
+          : [];
+        enqueue.assign({ queue: [], unconfirmed: [...context.unconfirmed, ...tracked].slice(-UNCONFIRMED_LIMIT) });
       }),
       dropQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
@@ -569,9 +596,14 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               target: "idle",
               actions: "emitDisconnected",
             },
-            { guard: "isCurrentSocket", target: "backingOff", actions: "emitDisconnected" },
+            { guard: "isCurrentSocket", target: "backingOff", actions: ["emitDisconnected", "announceUnconfirmed"] },
           ],
-          send: [{ guard: "isVolatileSend", actions: "emitToSocket" }, { actions: ["emitToSocket", "scheduleRequestTimeout"] }],
+          send: [
+            { guard: "isVolatileSend", actions: "emitToSocket" },
+            // A heartbeat ack is overdue: hold the send until the link proves alive or is replaced.
+            { guard: "isLinkSuspect", actions: ["enqueueMessage", "scheduleQueueExpiry", "scheduleRequestTimeout"] },
+            { actions: ["emitToSocket", "trackUnconfirmed", "scheduleRequestTimeout"] },
+          ],
           disconnect: { target: "idle", actions: "emitDisconnected" },
           forceReconnect: { target: "connecting", actions: ["emitDisconnected", "resetAttempts"] },
           dispose: { target: "idle", actions: ["emitDisconnected", "dropQueue"] },
@@ -590,7 +622,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 entry: "sendHeartbeat",
                 on: {
                   "socket.heartbeatAck": [
-                    { guard: "isPendingHeartbeat", target: "resting", actions: "recordHeartbeatAck" },
+                    { guard: "isPendingHeartbeat", target: "resting", actions: ["recordHeartbeatAck", "flushQueue"] },
                   ],
                 },
                 after: {
@@ -599,7 +631,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                     {
                       guard: "isLastToleratedMiss",
                       target: "#connection.backingOff",
-                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected"],
+                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected", "announceUnconfirmed"],
                     },
                     // Suspect: probe again at once instead of waiting a whole interval.
                     { target: "beating", reenter: true, actions: "recordMissedHeartbeat" },

@@ -125,6 +125,11 @@ export interface ConnectionContext {
   rttvar: number | null;
   queue: QueuedMessage[];
   nextMessageId: number;
+  /**
+   * Sends emitted on this connection after the last acked heartbeat: nothing proves yet that
+   * they arrived. Announced as dropped ("unconfirmed") if the link dies under them.
+   */
+  unconfirmed: { event: string; args: unknown[]; afterSeq: number }[];
 }
 
 /** Events the socket actor sends back to the chart. */
@@ -169,7 +174,7 @@ export type SocketCommand =
   | { type: "emit"; event: string; args: unknown[]; ackId?: number }
   | { type: "heartbeat"; generation: number; seq: number };
 
-export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout";
+export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout" | "unconfirmed";
 
 /** The public events of the service, by name, with their payloads. */
 export interface ServiceEventMap {
