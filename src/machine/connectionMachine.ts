@@ -226,7 +226,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         const backoff = computeBackoffDelay(step, context.config, random, context.lastDelay);
         const hinted =
           context.retryAfterHint === null ? 0 : computeRetryAfterDelay(context.retryAfterHint, context.config, random);
-        const delay = Math.round(Math.max(backoff, hinted));
+        // Whole ms that stay inside each bound: the backoff rounds down (its upper bound is open),
+        // the server's hint rounds up (it is a floor).
+        const delay = Math.max(Math.floor(backoff), Math.ceil(hinted));
         return {
           backoffStep: step,
           lastDelay: backoff,

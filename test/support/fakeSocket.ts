@@ -98,3 +98,36 @@ export function startChart(input: ConnectionMachineInput = {}, options: { random
       emitted.filter((event): event is Extract<EmittedEvent, { type: T }> => event.type === type),
   };
 }
+
+type ClockInternals = { timeouts: Map<number, { start: number; timeout: number }> };
+
+/**
+ * Advances a `SimulatedClock` by `ms` the way real time passes: each timer fires at its own
+ * due time, so timers it starts run too. (`clock.increment(ms)` fires everything due at the
+ * end time, which is how a sleeping machine looks.)
+ */
+export function runFor(clock: SimulatedClock, ms: number): void {
+  const end = clock.now() + ms;
+  const timeouts = (clock as unknown as ClockInternals).timeouts;
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    let next = Infinity;
+    for (const { start, timeout } of timeouts.values()) next = Math.min(next, start + timeout);
+    if (next > end) {
+      clock.set(end);
+      return;
+    }
+    clock.set(Math.max(next, clock.now()));
+  }
+  throw new Error("runFor: timers keep firing without time passing");
+}
+
+/** Calls `listener` with each command the chart sends to `socket`, when it is sent. */
+export function observeCommands(socket: FakeSocket, listener: (command: SocketCommand) => void): void {
+  const { commands } = socket;
+  const push = commands.push.bind(commands);
+  commands.push = (...items: SocketCommand[]) => {
+    const length = push(...items);
+    for (const item of items) listener(item);
+    return length;
+  };
+}
