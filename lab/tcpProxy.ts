@@ -104,6 +104,8 @@ export class SilentListener {
     this.#server = createServer((socket) => {
       this.accepted += 1;
       this.#sockets.add(socket);
+      // Read and discard, so that a client closing its end is seen (a paused socket never ends).
+      socket.resume();
       socket.on("error", () => {});
       socket.on("close", () => this.#sockets.delete(socket));
     });
@@ -118,6 +120,11 @@ export class SilentListener {
 
   get url(): string {
     return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Connections still open (a client that gave up should have closed its own). */
+  openConnections(): number {
+    return this.#sockets.size;
   }
 
   async close(): Promise<void> {

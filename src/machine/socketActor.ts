@@ -65,6 +65,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       const auth =
         token === null ? { ...options.authPayload } : { ...options.authPayload, token };
       const created = factory(input.url, {
+        // WebSocket first: closing a WebSocket that is still connecting aborts its TCP
+        // connection, while Engine.IO's polling transport leaves a pending request open until
+        // the server answers (a hung server would keep one connection per timed-out attempt).
+        // Polling remains the fallback for servers or proxies without WebSocket.
+        transports: ["websocket", "polling"],
+        tryAllTransports: true,
         ...options.socketOptions,
         path: input.path,
         auth,
