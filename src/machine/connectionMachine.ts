@@ -43,11 +43,8 @@ const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
   disposed: "the service was disposed",
   volatile: "it was volatile and the socket was not connected",
   timeout: "its request timed out",
-  unconfirmed: "the link died before a heartbeat confirmed it arrived",
 };
 
-/** How many unconfirmed sends are remembered at most (older ones are assumed delivered). */
-const UNCONFIRMED_LIMIT = 1000;
 
 function initialContext(input: ConnectionMachineInput): ConnectionContext {
   return {
@@ -83,7 +80,6 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     rttvar: null,
     queue: [],
     nextMessageId: 1,
-    unconfirmed: [],
   };
 }
 
@@ -263,7 +259,6 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         probeAfterResume: false,
         pendingHeartbeats: [],
         serverHoldUntil: null,
-        unconfirmed: [],
         nextRetryAt: null,
         nextRetryDelay: null,
       })),
@@ -322,23 +317,20 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           consecutiveFailures: 0,
           probeAfterResume: false,
           pendingHeartbeats: [],
-          // The server acked a heartbeat sent after these: TCP delivered them first.
-          unconfirmed: context.unconfirmed.filter(
-            (sent) => event.type !== "socket.heartbeatAck" || sent.afterSeq >= event.seq,
-          ),
         };
       }),
-      trackUnconfirmed: assign(({ context, event }) => {
-        if (event.type !== "send" || event.ackId !== undefined || !context.heartbeatsAcked) return {};
-        const sent = { event: event.event, args: event.args, afterSeq: context.heartbeatSeq };
-        return { unconfirmed: [...context.unconfirmed, sent].slice(-UNCONFIRMED_LIMIT) };
-      }),
-      announceUnconfirmed: enqueueActions(({ context, enqueue }) => {
-        for (const sent of context.unconfirmed) {
-          enqueue.emit({ type: "message:dropped", event: sent.event, reason: "unconfirmed", args: sent.args });
+      announceUnconfirmed: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "socket.unconfirmed") return;
+        for (const sent of event.messages) {
+          enqueue.emit({
+            type: "message:unconfirmed",
+            event: sent.event,
+            args: sent.args,
+            reason: "the link was lost before a heartbeat ack confirmed it arrived",
+          });
         }
-        enqueue.assign({ unconfirmed: [] });
       }),
+      closeDeadSocket: sendTo("socket", { type: "close", announceUnconfirmed: true } satisfies SocketCommand),
       recordMissedHeartbeat: assign({
         consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
       }),
@@ -384,14 +376,15 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         return { type: "emit", event: event.event, args: event.args, ackId: event.ackId } satisfies SocketCommand;
       }),
       enqueueMessage: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== "send") return;
+        if (event.type !== "send" && event.type !== "socket.undelivered") return;
+        const ttl = event.type === "send" ? event.ttl : undefined;
         const queuedAt = now();
         const message: QueuedMessage = {
           id: context.nextMessageId,
           event: event.event,
           args: event.args,
           queuedAt,
-          expiresAt: queuedAt + Math.min(event.ttl ?? context.config.queueTtl, context.config.queueTtl),
+          expiresAt: queuedAt + Math.min(ttl ?? context.config.queueTtl, context.config.queueTtl),
           ...(event.ackId === undefined ? {} : { ackId: event.ackId }),
         };
         const queue = [...context.queue, message];
@@ -446,12 +439,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             ackId: message.ackId,
           } satisfies SocketCommand);
         }
-        const tracked = context.heartbeatsAcked
-          ? context.queue
-              .filter((message) => message.ackId === undefined)
-              .map((message) => ({ event: message.event, args: message.args, afterSeq: context.heartbeatSeq }))
-          : [];
-        enqueue.assign({ queue: [], unconfirmed: [...context.unconfirmed, ...tracked].slice(-UNCONFIRMED_LIMIT) });
+        enqueue.assign({ queue: [] });
       }),
       dropQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
@@ -502,6 +490,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     on: {
       "socket.message": { guard: "isCurrentSocket", actions: "emitMessage" },
       "socket.ack": { actions: "settleRequest" },
+      "socket.undelivered": { actions: ["enqueueMessage", "scheduleQueueExpiry"] },
+      "socket.unconfirmed": { guard: "isCurrentSocket", actions: "announceUnconfirmed" },
       "request.timeout": { actions: ["expireRequest", "scheduleQueueExpiry"] },
       "queue.expire": { actions: ["expireQueuedMessages", "scheduleQueueExpiry"] },
       send: [
@@ -589,7 +579,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       },
       connected: {
         type: "parallel",
-        entry: ["emitConnected", "emitReconnected", "flushQueue"],
+        // Flush first: a listener of connection:connected that sends must come after the queue.
+        entry: ["flushQueue", "emitConnected", "emitReconnected"],
         exit: "clearConnection",
         on: {
           "socket.disconnected": [
@@ -598,13 +589,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               target: "idle",
               actions: "emitDisconnected",
             },
-            { guard: "isCurrentSocket", target: "backingOff", actions: ["emitDisconnected", "announceUnconfirmed"] },
+            { guard: "isCurrentSocket", target: "backingOff", actions: "emitDisconnected" },
           ],
           send: [
             { guard: "isVolatileSend", actions: "emitToSocket" },
             // A heartbeat ack is overdue: hold the send until the link proves alive or is replaced.
             { guard: "isLinkSuspect", actions: ["enqueueMessage", "scheduleQueueExpiry", "scheduleRequestTimeout"] },
-            { actions: ["emitToSocket", "trackUnconfirmed", "scheduleRequestTimeout"] },
+            { actions: ["emitToSocket", "scheduleRequestTimeout"] },
           ],
           disconnect: { target: "idle", actions: "emitDisconnected" },
           forceReconnect: { target: "connecting", actions: ["emitDisconnected", "resetAttempts"] },
@@ -633,7 +624,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                     {
                       guard: "isLastToleratedMiss",
                       target: "#connection.backingOff",
-                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected", "announceUnconfirmed"],
+                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected", "closeDeadSocket"],
                     },
                     // Suspect: probe again at once instead of waiting a whole interval.
                     { target: "beating", reenter: true, actions: "recordMissedHeartbeat" },

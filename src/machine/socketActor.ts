@@ -3,6 +3,9 @@ import { fromCallback } from "xstate";
 import { type AuthErrorClassifier, errorInfo, isAuthRejection, retryAfterOf } from "./auth.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
 
+/** How many unconfirmed sends are remembered at most (older ones are assumed delivered). */
+const UNCONFIRMED_LIMIT = 1000;
+
 /** Returns the token for the next handshake; nothing (or "") means "no usable token". */
 export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
 
@@ -44,6 +47,19 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     let socket: Socket | null = null;
     let generation = 0;
     let stopped = false;
+    // Delivery evidence for the current socket: sends after the last acked heartbeat are
+    // unconfirmed. Kept here, not in the chart's context, so that a send costs no transition.
+    let heartbeatsAcked = false;
+    let lastHeartbeatSeq = 0;
+    let unconfirmed: { event: string; args: unknown[]; afterSeq: number }[] = [];
+
+    const reportUnconfirmed = (forGeneration: number) => {
+      if (unconfirmed.length > 0) {
+        const messages = unconfirmed.map(({ event, args }) => ({ event, args }));
+        unconfirmed = [];
+        report({ type: "socket.unconfirmed", generation: forGeneration, messages });
+      }
+    };
 
     const report = (event: SocketEvent) => {
       if (!stopped) sendBack(event);
@@ -81,6 +97,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         timeout: input.connectionTimeout,
       });
       socket = created;
+      heartbeatsAcked = false;
+      lastHeartbeatSeq = 0;
+      unconfirmed = [];
       created.on("connect", () => {
         report({ type: "socket.connected", generation: forGeneration, socketId: created.id ?? "" });
       });
@@ -95,6 +114,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       });
       created.on("disconnect", (reason) => {
         report({ type: "socket.disconnected", generation: forGeneration, reason });
+        reportUnconfirmed(forGeneration);
       });
       created.onAny((event: string, ...args: unknown[]) => {
         report({ type: "socket.message", generation: forGeneration, event, args });
@@ -137,14 +157,23 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           void open(command.generation, command.token);
           break;
         case "close":
+          if (command.announceUnconfirmed) reportUnconfirmed(generation);
           generation = -1; // a handshake still waiting for its token must not start
           close();
           break;
         case "emit": {
-          if (!socket) return;
           const { ackId } = command;
+          if (!socket?.connected) {
+            // The chart (or the service's fast path) thought the socket was up: queue it again.
+            report({ type: "socket.undelivered", event: command.event, args: command.args, ackId });
+            return;
+          }
           if (ackId === undefined) {
             socket.emit(command.event, ...command.args);
+            if (heartbeatsAcked) {
+              unconfirmed.push({ event: command.event, args: command.args, afterSeq: lastHeartbeatSeq });
+              if (unconfirmed.length > UNCONFIRMED_LIMIT) unconfirmed.shift();
+            }
           } else {
             socket.emit(command.event, ...command.args, (...response: unknown[]) => {
               report({ type: "socket.ack", ackId, response });
@@ -155,7 +184,14 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         case "heartbeat": {
           if (!socket?.connected || command.generation !== generation) return;
           const { seq } = command;
+          lastHeartbeatSeq = seq;
+          const acked = socket;
           socket.emit("heartbeat", () => {
+            if (acked === socket) {
+              heartbeatsAcked = true;
+              // The server answered a heartbeat sent after these: TCP delivered them first.
+              unconfirmed = unconfirmed.filter((sent) => sent.afterSeq >= seq);
+            }
             report({ type: "socket.heartbeatAck", generation: command.generation, seq });
           });
           break;

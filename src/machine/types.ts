@@ -125,11 +125,6 @@ export interface ConnectionContext {
   rttvar: number | null;
   queue: QueuedMessage[];
   nextMessageId: number;
-  /**
-   * Sends emitted on this connection after the last acked heartbeat: nothing proves yet that
-   * they arrived. Announced as dropped ("unconfirmed") if the link dies under them.
-   */
-  unconfirmed: { event: string; args: unknown[]; afterSeq: number }[];
 }
 
 /** Events the socket actor sends back to the chart. */
@@ -146,7 +141,14 @@ export type SocketEvent =
   | { type: "socket.disconnected"; generation: number; reason: string }
   | { type: "socket.message"; generation: number; event: string; args: unknown[] }
   | { type: "socket.heartbeatAck"; generation: number; seq: number }
-  | { type: "socket.ack"; ackId: number; response: unknown[] };
+  | { type: "socket.ack"; ackId: number; response: unknown[] }
+  /** An emit reached the actor when its socket was no longer connected: queue it again. */
+  | { type: "socket.undelivered"; event: string; args: unknown[]; ackId?: number }
+  /**
+   * Sends emitted after the last acked heartbeat on a socket that was then lost: nothing
+   * proves they arrived (announced as `message:unconfirmed`, never resent).
+   */
+  | { type: "socket.unconfirmed"; generation: number; messages: { event: string; args: unknown[] }[] };
 
 /** Commands and notifications the chart accepts from the service. */
 export type CommandEvent =
@@ -170,11 +172,11 @@ export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
 /** Commands the chart sends to the socket actor. */
 export type SocketCommand =
   | { type: "open"; generation: number; token: string | null }
-  | { type: "close" }
+  | { type: "close"; announceUnconfirmed?: boolean }
   | { type: "emit"; event: string; args: unknown[]; ackId?: number }
   | { type: "heartbeat"; generation: number; seq: number };
 
-export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout" | "unconfirmed";
+export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout";
 
 /** The public events of the service, by name, with their payloads. */
 export interface ServiceEventMap {
@@ -191,6 +193,11 @@ export interface ServiceEventMap {
   "connection:resumed": { sleptFor: number | null };
   message: { event: string; args: unknown[] };
   "message:dropped": { event: string; reason: DropReason; args: unknown[] };
+  /**
+   * A send emitted on a link that was then lost before a heartbeat ack proved it arrived: it
+   * may or may not have reached the server. Not resent (that could deliver it twice).
+   */
+  "message:unconfirmed": { event: string; args: unknown[]; reason: string };
   /** Internal: a `request()` got its ack, or gave up. */
   "request:settled": { ackId: number; response?: unknown[]; error?: ErrorInfo };
 }

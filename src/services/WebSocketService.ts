@@ -333,14 +333,24 @@ export class WebSocketService {
     }
     if (this.#disposed) return;
     const last = args.at(-1);
+    let ackId: number | undefined;
+    let payload = args;
     if (typeof last === "function") {
       const callback = last as (...response: unknown[]) => void;
-      const ackId = this.#nextAckId++;
+      ackId = this.#nextAckId++;
+      payload = args.slice(0, -1);
       this.#acks.set(ackId, { resolve: (response) => callback(...response), reject: () => {} });
-      this.actor.send({ type: "send", event, args: args.slice(0, -1), ackId, ttl: options.ttl, volatile: options.volatile });
+    }
+    // Fast path: on a healthy connection the send goes straight to the socket actor, without a
+    // transition of the chart (nothing in context changes). Should the socket be gone by the
+    // time it arrives, the actor hands it back to the chart, which queues it.
+    const snapshot = this.actor.getSnapshot();
+    const socket = snapshot.children.socket;
+    if (socket && snapshot.context.consecutiveFailures === 0 && topLevelState(snapshot.value) === "connected") {
+      socket.send({ type: "emit", event, args: payload, ackId });
       return;
     }
-    this.actor.send({ type: "send", event, args, ttl: options.ttl, volatile: options.volatile });
+    this.actor.send({ type: "send", event, args: payload, ackId, ttl: options.ttl, volatile: options.volatile });
   }
 
   /** Emit with an ack and resolve with the server's reply (its ack arguments). Rejects on timeout or drop. */

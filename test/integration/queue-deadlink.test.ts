@@ -5,8 +5,8 @@ import { createWebSocketService } from "../../src/services/WebSocketService.js";
 import { createCleanup, recordEvents, Tally, waitForEvent, waitForState } from "../support/events.js";
 
 /**
- * Sends around a link that dies silently (a real TCP proxy that stops forwarding): nothing
- * is lost without a message:dropped, and nothing arrives twice.
+ * Sends around a link that dies (silently, through a real TCP proxy that stops forwarding,
+ * or with a crash): nothing is lost without an announcement, and nothing arrives twice.
  */
 
 const cleanup = createCleanup();
@@ -60,13 +60,13 @@ const isSuspect = (context: Context) => context.consecutiveFailures > 0;
 const hasAckedHeartbeat = (context: Context) => context.heartbeatsAcked && context.latency !== null;
 
 describe("sends on a link that dies silently", () => {
-  it("announces what was emitted into the dead link, holds what came after the first miss, delivers that once", async () => {
+  it("announces as unconfirmed what was emitted into the dead link, holds what came after the first miss, delivers that once", async () => {
     const { proxy, svc, received } = await rig();
     svc.connect();
     await waitForState(svc, "connected");
     await untilContext(svc, hasAckedHeartbeat);
 
-    const drops = recordEvents(svc, ["message:dropped"]);
+    const drops = recordEvents(svc, ["message:dropped", "message:unconfirmed"]);
     proxy.blackhole();
     svc.send("note", "into-the-void");
     await untilContext(svc, isSuspect);
@@ -74,7 +74,10 @@ describe("sends on a link that dies silently", () => {
     expect(svc.getStatus().queuedMessages).toBe(1);
 
     await waitForEvent(svc, "connection:health_degraded");
-    expect(drops.of("message:dropped")).toEqual([{ event: "note", reason: "unconfirmed", args: ["into-the-void"] }]);
+    expect(drops.of("message:unconfirmed")).toEqual([
+      { event: "note", args: ["into-the-void"], reason: expect.stringMatching(/heartbeat/) },
+    ]);
+    expect(drops.of("message:dropped")).toEqual([]);
 
     proxy.restore();
     await waitForState(svc, "connected");
@@ -89,15 +92,32 @@ describe("sends on a link that dies silently", () => {
     svc.connect();
     await waitForState(svc, "connected");
     await untilContext(svc, hasAckedHeartbeat);
+    const seqAtSend = svc.actor.getSnapshot().context.heartbeatSeq;
     svc.send("note", "confirmed");
     await received.waitFor(1);
-    expect(svc.actor.getSnapshot().context.unconfirmed).toHaveLength(1);
-    await untilContext(svc, (context) => context.unconfirmed.length === 0);
-    const drops = recordEvents(svc, ["message:dropped"]);
+    // The next heartbeat goes out after the send; its ack proves the send arrived.
+    await untilContext(svc, (context) => context.heartbeatSeq > seqAtSend && context.pendingHeartbeats.length === 0);
+    const drops = recordEvents(svc, ["message:dropped", "message:unconfirmed"]);
     const lost = waitForEvent(svc, "connection:disconnected");
     await server.kill();
     await lost;
-    expect(drops.of("message:dropped")).toEqual([]);
+    expect(drops.events).toEqual([]);
     expect(received.values).toEqual(["confirmed"]);
+  });
+
+  it("a send no heartbeat has confirmed yet is announced as unconfirmed when the server crashes under it", async () => {
+    const { server, svc, received } = await rig();
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, hasAckedHeartbeat);
+    const drops = recordEvents(svc, ["message:dropped", "message:unconfirmed"]);
+    svc.send("note", "in-flight");
+    await received.waitFor(1);
+    const lost = waitForEvent(svc, "connection:disconnected");
+    await server.kill();
+    await lost;
+    expect(drops.of("message:unconfirmed")).toEqual([
+      { event: "note", args: ["in-flight"], reason: expect.stringMatching(/heartbeat/) },
+    ]);
   });
 });
