@@ -1,0 +1,355 @@
+import { performance } from "node:perf_hooks";
+import { LabServer } from "../../lab/server.js";
+import { TcpProxy } from "../../lab/tcpProxy.js";
+import { DEFAULT_CONFIG, resolveConfig } from "../../src/machine/config.js";
+import type { ConnectionConfig, ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
+import { createWebSocketService, type WebSocketService } from "../../src/services/WebSocketService.js";
+import { DEFAULT_SEED } from "./args.js";
+import { CHAPTERS } from "./chapters.js";
+import { seededRandom } from "./prng.js";
+import { Renderer, type StoryOutput, wantsColor } from "./renderer.js";
+import type { ChapterOutcome, LoggedEvent, NoteRecord, StoryRig } from "./rig.js";
+import { Signal, Waits } from "./waits.js";
+
+export type { StoryOutput } from "./renderer.js";
+
+/**
+ * Timings scaled down so that the whole story takes about 12 s. The shape of every
+ * mechanism is the default one: only the clock runs faster.
+ */
+export const SCALED_CONFIG: Readonly<Partial<ConnectionConfig>> = Object.freeze({
+  baseDelay: 200,
+  maxDelay: 1500,
+  maxReconnectAttempts: 5,
+  heartbeatInterval: 1000,
+  heartbeatTimeout: 500,
+  minHeartbeatTimeout: 150,
+  connectionTimeout: 2000,
+  healthCheckInterval: 2000,
+  queueTtl: 10000,
+  stablePeriod: 1000,
+});
+
+export interface StoryOptions {
+  /** Where the story prints. @default process.stdout */
+  output?: StoryOutput;
+  /** Seed of the jitter. @default DEFAULT_SEED */
+  seed?: number;
+  /** Run with DEFAULT_CONFIG instead of {@link SCALED_CONFIG} (takes minutes). @default false */
+  realTimings?: boolean;
+  /** ANSI colours. @default a TTY output without NO_COLOR */
+  color?: boolean;
+}
+
+export interface ChapterSummary extends ChapterOutcome {
+  index: number;
+  key: string;
+  title: string;
+  completed: boolean;
+  /** Why the chapter did not complete. */
+  error: string | null;
+}
+
+export interface InvariantRecord {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** Key of the chapter that checked it, null for the whole story. */
+  chapter: string | null;
+}
+
+export interface StorySummary {
+  /** Every chapter completed and every invariant held. */
+  ok: boolean;
+  seed: number;
+  realTimings: boolean;
+  durationMs: number;
+  chapters: ChapterSummary[];
+  invariants: InvariantRecord[];
+  /** The error that stopped the story, if one did. */
+  failure: string | null;
+  measurements: {
+    silentLinkDetectionMs: number | null;
+    silentLinkBoundMs: number;
+    onlineToConnectedMs: number | null;
+  };
+  server: { handshakes: number; refused: number; connections: number; peakOpen: number };
+}
+
+const TOKENS = { first: "story-token-1", second: "story-token-2" } as const;
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+type Describe = { [K in ServiceEventName]: ((payload: ServiceEventMap[K]) => string) | null };
+
+/** How each service event reads in the log; null: not printed. */
+const DESCRIBE: Describe = {
+  "connection:connected": ({ socketId }) => `socket ${socketId}`,
+  "connection:disconnected": ({ reason }) => `reason "${reason}"`,
+  "connection:failed": ({ attempt, error }) => `attempt ${attempt}: ${error.message}`,
+  "connection:reconnecting": ({ attempt, delay }) => `retry ${attempt} in ${delay} ms`,
+  "connection:reconnected": ({ attempts }) => `after ${plural(attempts, "retry", "retries")}`,
+  "connection:max_attempts_reached": ({ attempts }) => `${plural(attempts, "attempt")} failed in a row`,
+  "connection:auth_required": () => "waiting for setAuthToken()",
+  "connection:auth_failed": ({ error }) => error.message,
+  "connection:health_degraded": ({ healthScore, consecutiveFailures }) =>
+    `score ${healthScore}, ${consecutiveFailures} missed acks in a row`,
+  "connection:health_check": ({ healthScore, quality, latency }) =>
+    `${healthScore}% ${quality}, latency ${latency ?? "?"} ms`,
+  "connection:resumed": ({ sleptFor }) => `slept ${sleptFor ?? "?"} ms`,
+  message: ({ event }) => `"${event}" from the server`,
+  "message:dropped": ({ event, reason }) => `"${event}" (${reason})`,
+  "message:unconfirmed": ({ event }) => `"${event}" may not have arrived`,
+  "request:settled": null,
+};
+
+function configLines(config: ConnectionConfig): [string, string][] {
+  return [
+    [
+      "backoff",
+      `baseDelay ${config.baseDelay} ms, maxDelay ${config.maxDelay} ms, ×${config.backoffMultiplier}, ` +
+        `${config.jitterStrategy} jitter, maxReconnectAttempts ${config.maxReconnectAttempts}, connectionTimeout ${config.connectionTimeout} ms`,
+    ],
+    [
+      "liveness",
+      `heartbeatInterval ${config.heartbeatInterval} ms, heartbeatTimeout ${config.minHeartbeatTimeout}..${config.heartbeatTimeout} ms, ` +
+        `unhealthyThreshold ${config.unhealthyThreshold}, healthCheckInterval ${config.healthCheckInterval} ms`,
+    ],
+    ["queue", `maxQueueSize ${config.maxQueueSize}, queueTtl ${config.queueTtl} ms`],
+  ];
+}
+
+/** Prints every top-level state change and every service event as one line, and logs the events. */
+function attachLog(service: WebSocketService, out: Renderer, log: LoggedEvent[], now: () => number): () => void {
+  let shownState = service.getStatus().state;
+  const showState = () => {
+    const status = service.getStatus();
+    if (status.disposed || status.state === shownState) return;
+    const from = shownState;
+    shownState = status.state;
+    out.transition({ status, kind: "state", label: `${from} → ${status.state}` });
+  };
+  const subscription = service.actor.subscribe(showState);
+  const listen = <K extends ServiceEventName>(name: K): (() => void) => {
+    const describe = DESCRIBE[name] as ((payload: ServiceEventMap[K]) => string) | null;
+    return service.on(name, (payload) => {
+      log.push({ name, payload, at: now() });
+      if (!describe) return;
+      // Emitted events reach listeners before snapshot observers: show the state change first.
+      showState();
+      const status = service.getStatus();
+      out.transition({
+        status,
+        kind: "event",
+        label: name,
+        detail: describe(payload),
+        ...(name === "connection:reconnecting" ? { delay: (payload as ServiceEventMap["connection:reconnecting"]).delay } : {}),
+        quiet: name === "connection:health_check",
+      });
+    });
+  };
+  const offs = (Object.keys(DESCRIBE) as ServiceEventName[]).map((name) => listen(name));
+  return () => {
+    subscription.unsubscribe();
+    for (const off of offs) off();
+  };
+}
+
+/**
+ * Plays the outage story against a real Socket.IO server on 127.0.0.1 and returns what
+ * happened. Never throws for a failed chapter or invariant (see `summary.ok`); throws only
+ * when the lab itself cannot start.
+ */
+export async function runStory(options: StoryOptions = {}): Promise<StorySummary> {
+  const output = options.output ?? process.stdout;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const realTimings = options.realTimings ?? false;
+  const startedAt = performance.now();
+  const now = () => Math.round(performance.now() - startedAt);
+  const out = new Renderer(output, options.color ?? wantsColor(output), now);
+  const config = resolveConfig(realTimings ? { ...DEFAULT_CONFIG } : SCALED_CONFIG);
+  const quietMs = Math.min(config.maxDelay, 4 * config.baseDelay);
+  const patience = config.maxDelay + config.jitterRange + 2 * config.connectionTimeout + 5000;
+
+  const notes: NoteRecord[] = [];
+  const notesChanged = new Signal();
+  const server = await LabServer.start({
+    tokens: [TOKENS.first],
+    onConnection: (socket) => {
+      socket.on("note", (note: Omit<NoteRecord, "socketId">) => {
+        notes.push({ seq: note.seq, text: note.text, socketId: socket.id });
+        notesChanged.notify();
+      });
+    },
+  });
+  let proxy: TcpProxy;
+  try {
+    proxy = await TcpProxy.start(server.port);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  const service = createWebSocketService({
+    url: proxy.url,
+    auth: { token: TOKENS.first },
+    config,
+    random: seededRandom(seed),
+  });
+  const waits = new Waits(service, patience, config.heartbeatInterval);
+  const log: LoggedEvent[] = [];
+  const invariants: InvariantRecord[] = [];
+  let currentChapter: string | null = null;
+
+  const rig: StoryRig = {
+    server,
+    proxy,
+    service,
+    config,
+    out,
+    waits,
+    notes,
+    notesChanged,
+    log,
+    tokens: TOKENS,
+    quietMs,
+    now,
+    invariant(name, ok, detail) {
+      invariants.push({ name, ok, detail, chapter: currentChapter });
+      out.check(ok, `${name}: ${detail}`);
+      return ok;
+    },
+    since<K extends ServiceEventName>(mark: number, name: K) {
+      return log
+        .slice(mark)
+        .filter((event) => event.name === name)
+        .map((event) => event.payload as ServiceEventMap[K]);
+    },
+  };
+
+  out.title("@softphone/websocket · outage story", [
+    ["server", `LabServer (Socket.IO 4) ${server.url}, token "${TOKENS.first}" accepted`],
+    ["link", `TcpProxy ${proxy.url} → :${server.port} (the service connects through it)`],
+    [
+      "timings",
+      realTimings
+        ? "real: DEFAULT_CONFIG. This takes several minutes (25 s heartbeats, up to 20 attempts with delays up to 30 s)."
+        : "scaled down, about 12 s in all (--real-timings for DEFAULT_CONFIG)",
+    ],
+    ...configLines(config),
+    ["seed", `${seed} (--seed N)`],
+  ]);
+  out.columns();
+  const detach = attachLog(service, out, log, now);
+
+  const chapters: ChapterSummary[] = [];
+  let failure: string | null = null;
+  let peakReported = false;
+  try {
+    for (const [position, chapter] of CHAPTERS.entries()) {
+      const index = position + 1;
+      const summary: ChapterSummary = {
+        index,
+        key: chapter.key,
+        title: chapter.title,
+        completed: false,
+        error: null,
+        outcome: "not played",
+        measuredMs: null,
+        measuredWhat: "",
+        attempts: null,
+      };
+      chapters.push(summary);
+      if (failure) continue;
+      currentChapter = chapter.key;
+      out.heading(index, chapter.title, chapter.subtitle);
+      try {
+        Object.assign(summary, await chapter.run(rig), { completed: true });
+      } catch (error) {
+        failure = `chapter ${index} (${chapter.title}): ${error instanceof Error ? error.message : String(error)}`;
+        summary.error = failure;
+        summary.outcome = "did not complete";
+        out.error(failure);
+      }
+      if (server.peakOpen > 1 && !peakReported) {
+        peakReported = true;
+        rig.invariant("one socket at a time", false, `the server saw ${server.peakOpen} sockets of this service open at once`);
+      }
+    }
+  } finally {
+    currentChapter = null;
+    waits.cancelAll();
+    out.line();
+    out.narrate("service.dispose(); proxy.close(); server.close()");
+    service.dispose();
+    detach();
+    await proxy.close();
+    await server.close();
+  }
+  if (!peakReported) {
+    rig.invariant("one socket at a time", server.peakOpen <= 1, `server peakOpen ${server.peakOpen} over the whole story`);
+  }
+
+  const durationMs = now();
+  const bound = config.heartbeatInterval + config.unhealthyThreshold * config.heartbeatTimeout;
+  const byKey = (key: string) => chapters.find((chapter) => chapter.key === key && chapter.completed);
+  const result: StorySummary = {
+    ok: failure === null && chapters.every((chapter) => chapter.completed) && invariants.every((check) => check.ok),
+    seed,
+    realTimings,
+    durationMs,
+    chapters,
+    invariants,
+    failure,
+    measurements: {
+      silentLinkDetectionMs: byKey("silent-link")?.measuredMs ?? null,
+      silentLinkBoundMs: bound,
+      onlineToConnectedMs: byKey("offline")?.measuredMs ?? null,
+    },
+    server: {
+      handshakes: server.handshakes,
+      refused: server.refused,
+      connections: server.connections,
+      peakOpen: server.peakOpen,
+    },
+  };
+  printSummary(out, result);
+  return result;
+}
+
+function printSummary(out: Renderer, summary: StorySummary): void {
+  out.heading(CHAPTERS.length + 1, "Summary", "per chapter: what happened, its key measurement in ms, retries or attempts");
+  out.line();
+  out.table(
+    ["#", "chapter", "what happened", "ms", "measured", "retries"],
+    summary.chapters.map((chapter) => [
+      String(chapter.index),
+      chapter.title,
+      chapter.outcome,
+      chapter.measuredMs === null ? "·" : String(chapter.measuredMs),
+      chapter.measuredWhat,
+      chapter.attempts === null ? "·" : String(chapter.attempts),
+    ]),
+    ["r", "l", "l", "r", "l", "r"],
+  );
+  const held = summary.invariants.filter((check) => check.ok).length;
+  const { silentLinkDetectionMs, silentLinkBoundMs, onlineToConnectedMs } = summary.measurements;
+  out.line();
+  out.line(
+    `  invariants ${held}/${summary.invariants.length} held · server: ${summary.server.handshakes} handshakes ` +
+      `(${summary.server.refused} refused), ${summary.server.connections} connections, peak ${summary.server.peakOpen} open`,
+  );
+  out.line(
+    `  silent link detected in ${silentLinkDetectionMs ?? "·"} ms (bound ${silentLinkBoundMs} ms) · ` +
+      `online → connected in ${onlineToConnectedMs ?? "·"} ms`,
+  );
+  out.line(`  ${(summary.durationMs / 1000).toFixed(1)} s in all · seed ${summary.seed}${summary.realTimings ? " · real timings" : ""}`);
+  out.line();
+  if (summary.ok) {
+    out.line(out.paint("✓ every chapter completed and every invariant held", "green", "bold"));
+    return;
+  }
+  for (const check of summary.invariants.filter((invariant) => !invariant.ok)) {
+    out.error(`invariant broken${check.chapter ? ` in ${check.chapter}` : ""}: ${check.name}: ${check.detail}`);
+  }
+  if (summary.failure) out.error(`stopped: ${summary.failure}`);
+}
