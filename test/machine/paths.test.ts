@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import type { AnyTransitionDefinition } from "xstate";
+import {
+  chartStateIds,
+  chartTransitions,
+  createChartModel,
+  generatePaths,
+  replay,
+  type GeneratedPath,
+  type ReplayStep,
+} from "../support/chartModel.js";
+
+/**
+ * Model-based test of the production chart. `xstate/graph` builds the graph of a model of the
+ * chart (the real `transition` function plus a model of its timers, see chartModel.ts), every
+ * generated path is replayed against a freshly started real chart (fake socket,
+ * SimulatedClock), step by step, and the transitions the replays take are counted against
+ * every transition the chart defines.
+ */
+
+const model = createChartModel();
+const stateIds = chartStateIds(model.machine);
+const transitions = chartTransitions(model.machine);
+const generated = generatePaths(model);
+const paths = generated.paths;
+const stepCount = paths.reduce((sum, path) => sum + path.events.length, 0);
+
+function guardText(guard: unknown): string {
+  if (guard === undefined) return "";
+  if (typeof guard === "string") return guard;
+  if (typeof guard === "object" && guard !== null && "type" in guard) return String(guard.type);
+  if (typeof guard === "function") {
+    const inner = (guard as { guards?: unknown[] }).guards ?? [];
+    return `${guard.name}(${inner.map(guardText).join(", ")})`;
+  }
+  return String(guard);
+}
+
+function describeTransition(id: string, transition: AnyTransitionDefinition | undefined): string {
+  if (!transition) return id;
+  const targets = transition.target?.map((target) => `#${target.id}`).join(", ") ?? "(no target)";
+  const guard = guardText(transition.guard);
+  return `${id} -> ${targets}${guard ? ` [${guard}]` : ""}`;
+}
+
+interface Mismatch {
+  path: string;
+  step: number;
+  what: string;
+  model: unknown;
+  real: unknown;
+}
+
+interface Outcome {
+  covered: Map<string, number>;
+  mismatches: Mismatch[];
+}
+
+let outcome: Outcome | undefined;
+
+/** Replays every path once (both tests read the result). */
+function replayAll(): Outcome {
+  if (outcome) return outcome;
+  const covered = new Map<string, number>();
+  const mismatches: Mismatch[] = [];
+  const label = (path: GeneratedPath) => path.events.map((event) => event.type).join(" > ");
+  for (const path of paths) {
+    const trace = model.simulate(path.events);
+    const real: ReplayStep[] = replay(path.events, trace);
+    real.forEach((step, index) => {
+      const expected = trace[index]!;
+      const checks: [string, unknown, unknown][] = [
+        ["state value (generator)", path.expectedValues[index], step.value],
+        ["state value (model)", expected.chart.value, step.value],
+        ["clock", expected.now, step.now],
+        ["emitted events", expected.emitted, step.emitted],
+        ["transitions taken", expected.taken, step.taken],
+      ];
+      for (const [what, modelSide, realSide] of checks) {
+        if (JSON.stringify(modelSide) !== JSON.stringify(realSide)) {
+          mismatches.push({ path: label(path), step: index + 1, what, model: modelSide, real: realSide });
+        }
+      }
+      for (const id of step.taken) covered.set(id, (covered.get(id) ?? 0) + 1);
+    });
+    const end = trace.at(-1);
+    if (end && model.serialize(end) !== path.expectedKey) {
+      mismatches.push({
+        path: label(path),
+        step: path.events.length,
+        what: "abstract state",
+        model: path.expectedKey,
+        real: model.serialize(end),
+      });
+    }
+  }
+  outcome = { covered, mismatches };
+  return outcome;
+}
+
+describe("paths generated from the connection chart", () => {
+  it(`finds ${generated.abstractStates} abstract states over the chart's ${stateIds.length} state nodes and ${transitions.size} transitions`, () => {
+    // Sanity of the enumeration itself: every state node is in the walk, every transition once.
+    expect(stateIds).toContain("connection.connected.heartbeat.beating");
+    expect(transitions.size).toBeGreaterThan(40);
+    expect(generated.abstractStates).toBeGreaterThan(stateIds.length);
+  });
+
+  it(`replays all ${paths.length} generated paths (${stepCount} steps) on the real chart, step for step as the model says`, () => {
+    const { mismatches } = replayAll();
+    expect(
+      mismatches.slice(0, 5),
+      `${mismatches.length} replayed steps differ from the model; first ones listed`,
+    ).toEqual([]);
+  });
+
+  it(`takes every one of the chart's ${transitions.size} transitions in the replays`, () => {
+    const { covered } = replayAll();
+    const unknown = [...covered.keys()].filter((id) => !transitions.has(id));
+    expect(unknown, "the replays took transitions the enumeration does not know").toEqual([]);
+    const missing = [...transitions.keys()].filter((id) => !covered.has(id));
+    console.log(
+      `[paths] state nodes ${stateIds.length}, abstract states ${generated.abstractStates}, ` +
+        `transitions ${transitions.size}, paths ${paths.length} ` +
+        `(${paths.filter((path) => path.kind === "state").length} shortest + ` +
+        `${paths.filter((path) => path.kind === "transition").length} top-up, ${stepCount} steps), ` +
+        `covered ${transitions.size - missing.length}/${transitions.size}`,
+    );
+    expect(
+      missing.map((id) => describeTransition(id, transitions.get(id))),
+      `${missing.length} of ${transitions.size} transitions were never taken by a replayed path`,
+    ).toEqual([]);
+  });
+});

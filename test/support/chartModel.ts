@@ -1,0 +1,568 @@
+import { getShortestPaths } from "xstate/graph";
+import {
+  createEmptyActor,
+  fromCallback,
+  type ActorLogic,
+  type AnyActorScope,
+  type AnyStateNode,
+  type AnyTransitionDefinition,
+  type EventObject,
+  type InspectionEvent,
+  type SnapshotFrom,
+} from "xstate";
+import {
+  createConnectionMachine,
+  type ConnectionMachine,
+  type ConnectionMachineInput,
+} from "../../src/machine/connectionMachine.js";
+import type { ConnectionConfig, ConnectionContext, ConnectionEvent } from "../../src/machine/types.js";
+import { startChart } from "./fakeSocket.js";
+
+/**
+ * A test model of the production chart for path generation (xstate/graph) and replay.
+ *
+ * `xstate/graph` traverses logic through its pure `transition` function with a mock actor
+ * scope, so the chart's timers (`after` and delayed `raise`) and its socket actor never run
+ * there. This module wraps the production chart in an `ActorLogic` whose snapshot carries
+ * the chart snapshot plus a model of the scheduler: the pending timers with their due times.
+ * Time moves only through the model events `clock.next` (to the next due timer, as
+ * `SimulatedClock.set` does) and `clock.sleep` (a jump far past `sleepThreshold`, as a laptop
+ * lid would). Socket events are named without their generation or heartbeat sequence number;
+ * both are filled in from the current context, so an event list means the same thing
+ * whichever route reached a state.
+ */
+
+/** Small numbers keep the graph finite and small; distinct delays keep timer order readable. */
+export const MODEL_CONFIG: Partial<ConnectionConfig> = Object.freeze({
+  maxReconnectAttempts: 2,
+  unhealthyThreshold: 2,
+  maxQueueSize: 2,
+  baseDelay: 100,
+  maxDelay: 400,
+  jitterRange: 100,
+  connectionTimeout: 1000,
+  heartbeatInterval: 2000,
+  heartbeatTimeout: 500,
+  minHeartbeatTimeout: 200,
+  healthCheckInterval: 3000,
+  stablePeriod: 2500,
+  queueTtl: 1500,
+  requestTimeout: 700,
+  sleepThreshold: 10_000,
+});
+
+/** A token provider is declared so that both the one refresh and its refusal are reachable. */
+export const MODEL_INPUT: ConnectionMachineInput = Object.freeze({ config: MODEL_CONFIG, hasTokenProvider: true });
+
+/** How far `clock.sleep` moves time: more than `sleepThreshold` past any pending timer. */
+export const SLEEP_FOR = 20_000;
+const REQUEST_TIMEOUT = 700;
+
+const COMMANDS = [
+  "connect",
+  "disconnect",
+  "forceReconnect",
+  "dispose",
+  "network.online",
+  "network.offline",
+  "power.resume",
+  "auth.updated",
+  "send",
+  "send.volatile",
+  "send.request",
+] as const;
+const HANDSHAKE_REPORTS = [
+  "socket.connected",
+  "socket.connectFailed",
+  "socket.connectFailed.auth",
+  "socket.connectFailed.retryAfter",
+  "socket.tokenMissing",
+  "socket.disconnected",
+  "socket.stale",
+] as const;
+const CONNECTION_REPORTS = [
+  "socket.disconnected",
+  "socket.disconnected.server",
+  "socket.heartbeatAck",
+  "socket.heartbeatAck.late",
+  "socket.message",
+  "socket.ack",
+  "socket.stale",
+] as const;
+/**
+ * Reports of a socket on its way out (an emit it could not deliver, sends it cannot vouch
+ * for): offered while backing off, where the closed socket's last words arrive.
+ */
+const AFTERMATH_REPORTS = ["socket.undelivered", "socket.unconfirmed"] as const;
+const CLOCK = ["clock.next", "clock.sleep"] as const;
+
+export type ModelEventType =
+  | (typeof COMMANDS)[number]
+  | (typeof HANDSHAKE_REPORTS)[number]
+  | (typeof CONNECTION_REPORTS)[number]
+  | (typeof AFTERMATH_REPORTS)[number]
+  | (typeof CLOCK)[number];
+
+/** An event of the model's alphabet: a command, a socket report or a move of the clock. */
+export interface ModelEvent {
+  type: ModelEventType;
+}
+
+type ChartSnapshot = SnapshotFrom<ConnectionMachine>;
+
+/** A pending delayed event, as the xstate scheduler holds it. */
+export interface Timer {
+  id: string;
+  event: EventObject;
+  dueAt: number;
+  /** Scheduling order: ties on `dueAt` fire in this order (as `SimulatedClock` does). */
+  seq: number;
+}
+
+export interface ModelSnapshot {
+  status: "active";
+  output: undefined;
+  error: undefined;
+  chart: ChartSnapshot;
+  now: number;
+  timers: readonly Timer[];
+  nextSeq: number;
+  /** The ackId the next `send.request` uses (the replay counts the same way). */
+  nextAckId: number;
+  /** What the model event that led here did: emitted event types, chart transitions taken. */
+  emitted: readonly string[];
+  taken: readonly string[];
+}
+
+/** Where a chart transition is defined: `source state id | event type | branch index`. */
+export function transitionId(transition: AnyTransitionDefinition): string | null {
+  const source = transition.source;
+  if (transition.eventType === "") {
+    return `${source.id}|always|${source.always?.indexOf(transition) ?? -1}`;
+  }
+  const branches = source.transitions.get(transition.eventType);
+  // Initial transitions are not listed on their node: they are not events' transitions.
+  if (!branches?.includes(transition)) return null;
+  return `${source.id}|${transition.eventType}|${branches.indexOf(transition)}`;
+}
+
+function collectTransitions(node: AnyStateNode, out: Map<string, AnyTransitionDefinition>): void {
+  for (const branches of node.transitions.values()) {
+    for (const transition of branches) {
+      const id = transitionId(transition);
+      if (id) out.set(id, transition);
+    }
+  }
+  for (const transition of node.always ?? []) {
+    const id = transitionId(transition);
+    if (id) out.set(id, transition);
+  }
+  for (const child of Object.values(node.states)) collectTransitions(child, out);
+}
+
+/** Every transition of a chart, one per guarded branch, read from the definition itself. */
+export function chartTransitions(machine: ConnectionMachine): Map<string, AnyTransitionDefinition> {
+  const out = new Map<string, AnyTransitionDefinition>();
+  collectTransitions(machine.root, out);
+  return out;
+}
+
+/** Every state node id of a chart (the root included). */
+export function chartStateIds(machine: ConnectionMachine): string[] {
+  const ids: string[] = [];
+  const walk = (node: AnyStateNode) => {
+    ids.push(node.id);
+    for (const child of Object.values(node.states)) walk(child);
+  };
+  walk(machine.root);
+  return ids;
+}
+
+/** The real chart event a model event stands for, in the given context (`null` for clock moves). */
+export function concreteEvent(type: ModelEventType, context: ConnectionContext, ackId: number): ConnectionEvent | null {
+  const generation = context.generation;
+  switch (type) {
+    case "clock.next":
+    case "clock.sleep":
+      return null;
+    case "auth.updated":
+      return { type, token: "fresh-token" };
+    case "send":
+      return { type: "send", event: "chat", args: ["hello"] };
+    case "send.volatile":
+      return { type: "send", event: "typing", args: [], volatile: true };
+    case "send.request":
+      return { type: "send", event: "lookup", args: [1], ackId, timeout: REQUEST_TIMEOUT };
+    case "socket.connected":
+      return { type, generation, socketId: `socket-${generation}` };
+    case "socket.connectFailed":
+      return { type, generation, error: { message: "xhr poll error" }, authRejected: false, retryAfter: null };
+    case "socket.connectFailed.auth":
+      return {
+        type: "socket.connectFailed",
+        generation,
+        error: { message: "invalid token" },
+        authRejected: true,
+        retryAfter: null,
+      };
+    case "socket.connectFailed.retryAfter":
+      return {
+        type: "socket.connectFailed",
+        generation,
+        error: { message: "server busy" },
+        authRejected: false,
+        retryAfter: 300,
+      };
+    case "socket.tokenMissing":
+      return { type, generation };
+    case "socket.disconnected":
+      return { type, generation, reason: "transport close" };
+    case "socket.disconnected.server":
+      return { type: "socket.disconnected", generation, reason: "io server disconnect" };
+    case "socket.stale":
+      // A late report of the socket before this one: the chart must ignore it.
+      return { type: "socket.disconnected", generation: generation - 1, reason: "transport close" };
+    case "socket.heartbeatAck":
+      return { type, generation, seq: context.heartbeatSeq };
+    case "socket.heartbeatAck.late":
+      return { type: "socket.heartbeatAck", generation, seq: context.heartbeatSeq - 1 };
+    case "socket.message":
+      return { type, generation, event: "news", args: [1] };
+    case "socket.ack":
+      return { type, ackId: ackId - 1, response: ["ok"] };
+    case "socket.undelivered":
+      return { type, event: "chat", args: ["undelivered"] };
+    case "socket.unconfirmed":
+      return { type, generation, messages: [{ event: "chat", args: ["unconfirmed"] }] };
+    default:
+      return { type };
+  }
+}
+
+/** Top-level state name of a chart snapshot. */
+export function topLevelOf(snapshot: ChartSnapshot): string {
+  const value = snapshot.value;
+  return typeof value === "string" ? value : (Object.keys(value)[0] ?? "");
+}
+
+/** The model: the production chart plus a scheduler model, as logic for xstate/graph. */
+export interface ChartModel {
+  /** The production chart (with an inert socket actor) the model steps through. */
+  machine: ConnectionMachine;
+  logic: ActorLogic<ModelSnapshot, ModelEvent, undefined>;
+  initial: () => ModelSnapshot;
+  transition: (snapshot: ModelSnapshot, event: ModelEvent) => ModelSnapshot;
+  eventsFor: (snapshot: ModelSnapshot) => ModelEvent[];
+  serialize: (snapshot: ModelSnapshot) => string;
+  simulate: (events: readonly ModelEvent[]) => ModelSnapshot[];
+}
+
+export function createChartModel(): ChartModel {
+  let clockNow = 0;
+  const machine = createConnectionMachine({ random: () => 0.5, now: () => clockNow }).provide({
+    actors: { socket: fromCallback(() => () => undefined) },
+  });
+
+  interface Sink {
+    scheduled: { kind: "schedule" | "cancel"; id: string; event?: EventObject; delay?: number }[];
+    emitted: string[];
+    taken: string[];
+  }
+  let sink: Sink = { scheduled: [], emitted: [], taken: [] };
+
+  const host = createEmptyActor();
+  host.system.inspect((inspection: InspectionEvent) => {
+    if (inspection.type !== "@xstate.microstep") return;
+    for (const transition of inspection._transitions) {
+      const id = transitionId(transition);
+      if (id) sink.taken.push(id);
+    }
+  });
+  // The scope xstate/graph would pass has no scheduler: this one records what the chart
+  // schedules, cancels and emits, and executes nothing else.
+  const scope = {
+    self: host,
+    id: "model",
+    sessionId: "model",
+    logger: () => undefined,
+    defer: () => undefined,
+    emit: () => undefined,
+    system: host.system,
+    stopChild: () => undefined,
+    actionExecutor: (action: { type: string; params?: unknown }) => {
+      const params = (action.params ?? {}) as { id?: string; event?: EventObject; delay?: unknown; sendId?: string };
+      if (action.type === "xstate.raise" && typeof params.delay === "number" && params.event) {
+        sink.scheduled.push({ kind: "schedule", id: params.id ?? "anonymous", event: params.event, delay: params.delay });
+      } else if (action.type === "xstate.cancel" && params.sendId !== undefined) {
+        sink.scheduled.push({ kind: "cancel", id: params.sendId });
+      } else if (action.type === "xstate.emit" && params.event) {
+        sink.emitted.push(params.event.type);
+      }
+    },
+  } as unknown as AnyActorScope;
+
+  interface Draft {
+    chart: ChartSnapshot;
+    now: number;
+    timers: Timer[];
+    nextSeq: number;
+    nextAckId: number;
+    emitted: string[];
+    taken: string[];
+  }
+
+  const applyScheduling = (draft: Draft) => {
+    for (const effect of sink.scheduled) {
+      if (effect.kind === "cancel") {
+        draft.timers = draft.timers.filter((timer) => timer.id !== effect.id);
+        continue;
+      }
+      // xstate's scheduler would keep the older timer running under a lost id.
+      if (draft.timers.some((timer) => timer.id === effect.id)) {
+        throw new Error(`the chart scheduled "${effect.id}" while one with that id was pending`);
+      }
+      draft.timers.push({ id: effect.id, event: effect.event!, dueAt: draft.now + effect.delay!, seq: draft.nextSeq++ });
+    }
+  };
+
+  const deliver = (draft: Draft, event: EventObject) => {
+    clockNow = draft.now;
+    sink = { scheduled: [], emitted: draft.emitted, taken: draft.taken };
+    draft.chart = machine.transition(draft.chart, event as ConnectionEvent, scope);
+    applyScheduling(draft);
+  };
+
+  /** Fires every timer due by `draft.now`, earliest first, like `SimulatedClock`'s flush. */
+  const flush = (draft: Draft) => {
+    for (;;) {
+      const due = draft.timers
+        .filter((timer) => timer.dueAt <= draft.now)
+        .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)[0];
+      if (!due) return;
+      draft.timers = draft.timers.filter((timer) => timer !== due);
+      deliver(draft, due.event);
+    }
+  };
+
+  const initial = (): ModelSnapshot => {
+    clockNow = 0;
+    sink = { scheduled: [], emitted: [], taken: [] };
+    const draft: Draft = {
+      chart: machine.getInitialSnapshot(scope, MODEL_INPUT) as ChartSnapshot,
+      now: 0,
+      timers: [],
+      nextSeq: 0,
+      nextAckId: 1,
+      emitted: [],
+      taken: [],
+    };
+    applyScheduling(draft);
+    return { status: "active", output: undefined, error: undefined, ...draft, emitted: [], taken: [] };
+  };
+
+  const transition = (snapshot: ModelSnapshot, event: ModelEvent): ModelSnapshot => {
+    const draft: Draft = {
+      chart: snapshot.chart,
+      now: snapshot.now,
+      timers: [...snapshot.timers],
+      nextSeq: snapshot.nextSeq,
+      nextAckId: snapshot.nextAckId,
+      emitted: [],
+      taken: [],
+    };
+    if (event.type === "clock.next") {
+      const next = Math.min(...draft.timers.map((timer) => timer.dueAt));
+      if (!Number.isFinite(next)) throw new Error("clock.next with no pending timer");
+      draft.now = next;
+      flush(draft);
+    } else if (event.type === "clock.sleep") {
+      draft.now += SLEEP_FOR;
+      flush(draft);
+    } else {
+      const concrete = concreteEvent(event.type, draft.chart.context, draft.nextAckId);
+      if (event.type === "send.request") draft.nextAckId += 1;
+      if (concrete) deliver(draft, concrete);
+    }
+    return { status: "active", output: undefined, error: undefined, ...draft };
+  };
+
+  /** The model events that make sense in a state (socket reports only while a socket is up). */
+  const eventsFor = (snapshot: ModelSnapshot): ModelEvent[] => {
+    const top = topLevelOf(snapshot.chart);
+    // One request in flight at a time keeps the timers (and the graph) bounded.
+    const requestPending = snapshot.timers.some((timer) => timer.id.startsWith("request-"));
+    const types: ModelEventType[] = COMMANDS.filter((type) => type !== "send.request" || !requestPending);
+    if (top === "connecting") types.push(...HANDSHAKE_REPORTS);
+    if (top === "connected") {
+      types.push(...CONNECTION_REPORTS.filter((type) => type !== "socket.ack" || snapshot.nextAckId > 1));
+    }
+    if (top === "backingOff") types.push(...AFTERMATH_REPORTS);
+    if (snapshot.timers.length > 0) types.push(...CLOCK);
+    return types.map((type) => ({ type }));
+  };
+
+  /** Pending timers in firing order, named without their per-request suffix. */
+  const timerOrder = (snapshot: ModelSnapshot) =>
+    [...snapshot.timers]
+      .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)
+      .map((timer) => (timer.id.startsWith("request-") ? "request" : timer.id.replace(/^xstate\.after\./, "")));
+
+  /**
+   * The abstract state the graph is built on: the state value, every context field a guard
+   * reads (bounded by the small config), the queue length and the order of pending timers.
+   * Unbounded data (times, generation, sequence numbers, retries, backoff step) is left out;
+   * a path is a list of model events, replayed from the start, so nothing is lost by that.
+   */
+  const serialize = (snapshot: ModelSnapshot): string => {
+    const context = snapshot.chart.context;
+    const top = topLevelOf(snapshot.chart);
+    // Each field only where a guard can still read it: leaving the state resets it anyway.
+    const retrying = top === "connecting" || top === "backingOff";
+    return JSON.stringify([
+      snapshot.chart.value,
+      context.network,
+      context.queue.length,
+      retrying ? [context.attempt, context.authRefreshUsed] : null,
+      top === "backingOff" ? context.serverHoldUntil !== null && snapshot.now < context.serverHoldUntil : null,
+      top === "connected"
+        ? [
+            context.heartbeatsAcked,
+            context.consecutiveFailures,
+            context.probeAfterResume,
+            context.pendingHeartbeats.length,
+          ]
+        : null,
+      timerOrder(snapshot),
+    ]);
+  };
+
+  const logic: ActorLogic<ModelSnapshot, ModelEvent, undefined> = {
+    transition,
+    getInitialSnapshot: initial,
+    getPersistedSnapshot: (snapshot) => snapshot,
+  };
+
+  /** Runs an event list through the model from the start; one snapshot per event. */
+  const simulate = (events: readonly ModelEvent[]): ModelSnapshot[] => {
+    const trace: ModelSnapshot[] = [];
+    let snapshot = initial();
+    for (const event of events) {
+      snapshot = transition(snapshot, event);
+      trace.push(snapshot);
+    }
+    return trace;
+  };
+
+  return { machine, logic, initial, transition, eventsFor, serialize, simulate };
+}
+
+
+/** A generated test path: model events from the initial state, and what the generator expects. */
+export interface GeneratedPath {
+  /** Why the path exists: `state` (shortest path to an abstract state) or `transition` (top-up). */
+  kind: "state" | "transition";
+  events: ModelEvent[];
+  /** Abstract state the generator says the path ends in. */
+  expectedKey: string;
+  /** State value the generator says each step reaches. */
+  expectedValues: unknown[];
+}
+
+/**
+ * Paths over the model's graph: `getShortestPaths` gives one shortest path to every abstract
+ * state; a chart transition that no such path takes gets a top-up path, the shortest path to
+ * a state that offers it plus the event that takes it.
+ */
+export function generatePaths(model: ChartModel) {
+  const shortest = getShortestPaths(model.logic, {
+    fromState: model.initial(),
+    events: model.eventsFor,
+    serializeState: (snapshot) => model.serialize(snapshot),
+    serializeEvent: (event) => event.type,
+  });
+  // alterPath puts an `xstate.init` step first: the events proper start at index 1.
+  const paths: GeneratedPath[] = shortest.map((path) => ({
+    kind: "state",
+    events: path.steps.slice(1).map((step) => step.event),
+    expectedKey: model.serialize(path.state),
+    expectedValues: path.steps.slice(1).map((step) => step.state.chart.value),
+  }));
+
+  const taken = new Set<string>();
+  const ends = paths.map((path) => {
+    const trace = model.simulate(path.events);
+    for (const snapshot of trace) snapshot.taken.forEach((id) => taken.add(id));
+    return trace.at(-1) ?? model.initial();
+  });
+  paths.slice().forEach((path, index) => {
+    const end = ends[index]!;
+    for (const event of model.eventsFor(end)) {
+      const next = model.transition(end, event);
+      if (next.taken.every((id) => taken.has(id))) continue;
+      next.taken.forEach((id) => taken.add(id));
+      paths.push({
+        kind: "transition",
+        events: [...path.events, event],
+        expectedKey: model.serialize(next),
+        expectedValues: [...path.expectedValues, next.chart.value],
+      });
+    }
+  });
+  return { abstractStates: shortest.length, paths, modelTaken: taken };
+}
+
+/** What the real chart did on one replayed event. */
+export interface ReplayStep {
+  value: unknown;
+  now: number;
+  emitted: string[];
+  taken: string[];
+}
+
+/**
+ * Replays model events against a freshly started real chart (fake socket, SimulatedClock).
+ * `clock.next` moves the clock to the time the model says the next timer is due; the real
+ * scheduler then fires whatever it holds by then.
+ */
+export function replay(events: readonly ModelEvent[], trace: readonly ModelSnapshot[]): ReplayStep[] {
+  const chart = startChart(MODEL_INPUT);
+  let taken: string[] = [];
+  const subscription = chart.actor.system.inspect((inspection: InspectionEvent) => {
+    if (inspection.type !== "@xstate.microstep" || inspection.actorRef !== chart.actor) return;
+    for (const transition of inspection._transitions) {
+      const id = transitionId(transition);
+      if (id) taken.push(id);
+    }
+  });
+  const steps: ReplayStep[] = [];
+  let nextAckId = 1;
+  try {
+    events.forEach((event, index) => {
+      taken = [];
+      const emittedBefore = chart.emitted.length;
+      if (event.type === "clock.next") {
+        chart.clock.set(trace[index]!.now);
+      } else if (event.type === "clock.sleep") {
+        chart.advance(SLEEP_FOR);
+      } else {
+        const concrete = concreteEvent(event.type, chart.context(), nextAckId);
+        if (event.type === "send.request") nextAckId += 1;
+        if (concrete?.type.startsWith("socket.")) {
+          chart.socket.report(concrete as Parameters<typeof chart.socket.report>[0]);
+        } else if (concrete) {
+          chart.actor.send(concrete);
+        }
+      }
+      steps.push({
+        value: chart.actor.getSnapshot().value,
+        now: chart.clock.now(),
+        emitted: chart.emitted.slice(emittedBefore).map((emitted) => emitted.type),
+        taken,
+      });
+    });
+  } finally {
+    subscription.unsubscribe();
+    chart.actor.stop();
+  }
+  return steps;
+}
