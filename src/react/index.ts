@@ -1,2 +1,20 @@
-// The React bindings (WebSocketProvider, useWebSocket, WebSocketStatus) land with the React issue.
-export {};
+export { WebSocketProvider, useWebSocketService, type WebSocketProviderProps } from "./context.js";
+export {
+  useCountdown,
+  useWebSocket,
+  useWebSocketEvent,
+  useWebSocketSelector,
+  type SelectorOptions,
+  type UseWebSocketResult,
+  type WebSocketActions,
+  type WebSocketState,
+} from "./hooks.js";
+export { currentStatus, shallowEqual, subscribeToService } from "./store.js";
+export { webSocketStatusStyles } from "./styles.js";
+export {
+  WebSocketStatus,
+  defaultStateLabels,
+  webSocketStatusClasses,
+  type WebSocketStatusProps,
+} from "./WebSocketStatus.js";
+export type { WebSocketStatus as WebSocketStatusSnapshot } from "../services/WebSocketService.js";

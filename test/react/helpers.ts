@@ -1,0 +1,35 @@
+import { cleanup } from "@testing-library/react";
+import { afterEach } from "vitest";
+import { LabServer, type LabServerOptions } from "../../lab/server.js";
+import { SilentListener, unusedPort } from "../../lab/tcpProxy.js";
+import { createWebSocketService, type WebSocketService, type WebSocketServiceOptions } from "../../src/index.js";
+
+/** Everything a test started, closed after it (components first, then services, then servers). */
+const closers: (() => unknown)[] = [];
+
+afterEach(async () => {
+  cleanup();
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+export async function labServer(options: LabServerOptions = {}): Promise<LabServer> {
+  const server = await LabServer.start(options);
+  closers.push(() => server.close());
+  return server;
+}
+
+export async function silentListener(): Promise<SilentListener> {
+  const listener = await SilentListener.start();
+  closers.push(() => listener.close());
+  return listener;
+}
+
+export async function deadUrl(): Promise<string> {
+  return `http://127.0.0.1:${await unusedPort()}`;
+}
+
+export function service(options: WebSocketServiceOptions): WebSocketService {
+  const created = createWebSocketService(options);
+  closers.push(() => created.dispose());
+  return created;
+}
