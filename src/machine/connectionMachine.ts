@@ -83,6 +83,28 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
   };
 }
 
+/**
+ * The announcements of messages leaving the queue unsent: `message:dropped` for each, and
+ * for a request the settlement that rejects its promise.
+ */
+function dropAnnouncements(
+  messages: readonly Pick<QueuedMessage, "event" | "args" | "ackId">[],
+  reason: DropReason,
+): EmittedEvent[] {
+  return messages.flatMap((message): EmittedEvent[] => [
+    { type: "message:dropped", event: message.event, reason, args: message.args },
+    ...(message.ackId === undefined
+      ? []
+      : [
+          {
+            type: "request:settled" as const,
+            ackId: message.ackId,
+            error: { message: `"${message.event}" was dropped: ${MESSAGE_DROP_TEXT[reason]}` },
+          },
+        ]),
+  ]);
+}
+
 /** The health score of a context (0 unless connected). */
 export function healthScoreOf(context: ConnectionContext, connected: boolean): number {
   return computeHealthScore({
@@ -390,23 +412,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         const queue = [...context.queue, message];
         const overflow = queue.splice(0, Math.max(0, queue.length - context.config.maxQueueSize));
         enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
-        for (const dropped of overflow) {
-          enqueue.emit({ type: "message:dropped", event: dropped.event, reason: "overflow", args: dropped.args });
-          if (dropped.ackId !== undefined) {
-            enqueue.emit({
-              type: "request:settled",
-              ackId: dropped.ackId,
-              error: { message: `"${dropped.event}" was dropped: ${MESSAGE_DROP_TEXT.overflow}` },
-            });
-          }
-        }
+        for (const announcement of dropAnnouncements(overflow, "overflow")) enqueue.emit(announcement);
       }),
-      dropVolatile: emit(({ event }) => ({
-        type: "message:dropped" as const,
-        event: event.type === "send" ? event.event : "",
-        reason: "volatile" as const,
-        args: event.type === "send" ? event.args : [],
-      })),
+      dropVolatile: enqueueActions(({ event, enqueue }) => {
+        if (event.type !== "send") return;
+        for (const announcement of dropAnnouncements([event], "volatile")) enqueue.emit(announcement);
+      }),
       scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
         if (context.queue.length > 0) {
@@ -418,16 +429,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         const expired = context.queue.filter((message) => message.expiresAt <= at);
         if (expired.length === 0) return;
         enqueue.assign({ queue: context.queue.filter((message) => message.expiresAt > at) });
-        for (const message of expired) {
-          enqueue.emit({ type: "message:dropped", event: message.event, reason: "expired", args: message.args });
-          if (message.ackId !== undefined) {
-            enqueue.emit({
-              type: "request:settled",
-              ackId: message.ackId,
-              error: { message: `"${message.event}" was dropped: ${MESSAGE_DROP_TEXT.expired}` },
-            });
-          }
-        }
+        for (const announcement of dropAnnouncements(expired, "expired")) enqueue.emit(announcement);
       }),
       flushQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
@@ -443,9 +445,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       dropQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
-        for (const message of context.queue) {
-          enqueue.emit({ type: "message:dropped", event: message.event, reason: "disposed", args: message.args });
-        }
+        for (const announcement of dropAnnouncements(context.queue, "disposed")) enqueue.emit(announcement);
         enqueue.assign({ queue: [] });
       }),
       scheduleRequestTimeout: enqueueActions(({ event, enqueue }) => {
