@@ -168,7 +168,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       isServerDisconnect: ({ event }) =>
         event.type === "socket.disconnected" && event.reason === "io server disconnect",
       reconnectsOnServerDisconnect: ({ context }) => context.config.reconnectOnServerDisconnect,
-      isVolatileSend: ({ event }) => event.type === "send" && event.volatile === true,
+      isVolatileSend: ({ event }) =>
+        (event.type === "send" || event.type === "socket.undelivered") && event.volatile === true,
       isPendingHeartbeat: ({ context, event }) =>
         event.type === "socket.heartbeatAck" &&
         event.generation === context.generation &&
@@ -352,6 +353,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           });
         }
       }),
+      stopDeliveryTracking: sendTo("socket", { type: "stopDeliveryTracking" } satisfies SocketCommand),
       closeDeadSocket: sendTo("socket", { type: "close", announceUnconfirmed: true } satisfies SocketCommand),
       recordMissedHeartbeat: assign({
         consecutiveFailures: ({ context }) => context.consecutiveFailures + 1,
@@ -395,11 +397,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       })),
       emitToSocket: sendTo("socket", ({ event }) => {
         if (event.type !== "send") throw new Error(`emitToSocket needs a send event, got ${event.type}`);
-        return { type: "emit", event: event.event, args: event.args, ackId: event.ackId } satisfies SocketCommand;
+        const { event: name, args, ackId, ttl, volatile } = event;
+        return { type: "emit", event: name, args, ackId, ttl, volatile } satisfies SocketCommand;
       }),
       enqueueMessage: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== "send" && event.type !== "socket.undelivered") return;
-        const ttl = event.type === "send" ? event.ttl : undefined;
+        const { ttl } = event;
         const queuedAt = now();
         const message: QueuedMessage = {
           id: context.nextMessageId,
@@ -415,7 +418,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         for (const announcement of dropAnnouncements(overflow, "overflow")) enqueue.emit(announcement);
       }),
       dropVolatile: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "send") return;
+        if (event.type !== "send" && event.type !== "socket.undelivered") return;
         for (const announcement of dropAnnouncements([event], "volatile")) enqueue.emit(announcement);
       }),
       scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
@@ -490,7 +493,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     on: {
       "socket.message": { guard: "isCurrentSocket", actions: "emitMessage" },
       "socket.ack": { actions: "settleRequest" },
-      "socket.undelivered": { actions: ["enqueueMessage", "scheduleQueueExpiry"] },
+      "socket.undelivered": [
+        { guard: "isVolatileSend", actions: "dropVolatile" },
+        { actions: ["enqueueMessage", "scheduleQueueExpiry"] },
+      ],
       "socket.unconfirmed": { guard: "isCurrentSocket", actions: "announceUnconfirmed" },
       "request.timeout": { actions: ["expireRequest", "scheduleQueueExpiry"] },
       "queue.expire": { actions: ["expireQueuedMessages", "scheduleQueueExpiry"] },
@@ -620,7 +626,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 },
                 after: {
                   heartbeatAckTimeout: [
-                    { guard: not("isServerAckingHeartbeats"), target: "resting", actions: "clearResumeProbe" },
+                    {
+                      guard: not("isServerAckingHeartbeats"),
+                      target: "resting",
+                      actions: ["clearResumeProbe", "stopDeliveryTracking"],
+                    },
                     {
                       guard: "isLastToleratedMiss",
                       target: "#connection.backingOff",

@@ -3,6 +3,19 @@ import { fromCallback } from "xstate";
 import { type AuthErrorClassifier, errorInfo, isAuthRejection, retryAfterOf } from "./auth.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
 
+/**
+ * WebSocket first: closing a WebSocket that is still connecting aborts its TCP connection,
+ * while Engine.IO's polling transport leaves its pending request open until the server
+ * answers (a hung server would keep one connection per timed-out attempt). Polling remains
+ * the fallback for servers or proxies without WebSocket. Options that choose transports
+ * themselves are left alone (engine.io-client rejects `transports` beside
+ * `transportImplementations`).
+ */
+function defaultTransports(socketOptions: SocketIoOptions | undefined): SocketIoOptions {
+  if (socketOptions?.transports !== undefined || "transportImplementations" in (socketOptions ?? {})) return {};
+  return { transports: ["websocket", "polling"], tryAllTransports: true };
+}
+
 /** How many unconfirmed sends are remembered at most (older ones are assumed delivered). */
 const UNCONFIRMED_LIMIT = 1000;
 
@@ -49,7 +62,8 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     let stopped = false;
     // Delivery evidence for the current socket: sends after the last acked heartbeat are
     // unconfirmed. Kept here, not in the chart's context, so that a send costs no transition.
-    let heartbeatsAcked = false;
+    // Tracking stops when the chart finds that this server never acks heartbeats.
+    let tracking = true;
     let lastHeartbeatSeq = 0;
     let unconfirmed: { event: string; args: unknown[]; afterSeq: number }[] = [];
 
@@ -81,12 +95,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       const auth =
         token === null ? { ...options.authPayload } : { ...options.authPayload, token };
       const created = factory(input.url, {
-        // WebSocket first: closing a WebSocket that is still connecting aborts its TCP
-        // connection, while Engine.IO's polling transport leaves a pending request open until
-        // the server answers (a hung server would keep one connection per timed-out attempt).
-        // Polling remains the fallback for servers or proxies without WebSocket.
-        transports: ["websocket", "polling"],
-        tryAllTransports: true,
+        ...defaultTransports(options.socketOptions),
         ...options.socketOptions,
         path: input.path,
         auth,
@@ -97,7 +106,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         timeout: input.connectionTimeout,
       });
       socket = created;
-      heartbeatsAcked = false;
+      tracking = true;
       lastHeartbeatSeq = 0;
       unconfirmed = [];
       created.on("connect", () => {
@@ -154,7 +163,20 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     receive((command) => {
       switch (command.type) {
         case "open":
-          void open(command.generation, command.token);
+          open(command.generation, command.token).catch((error: unknown) => {
+            // io() itself can throw on options it rejects: one failed attempt, named.
+            report({
+              type: "socket.connectFailed",
+              generation: command.generation,
+              error: { message: `could not create the socket: ${errorInfo(error).message}` },
+              authRejected: false,
+              retryAfter: null,
+            });
+          });
+          break;
+        case "stopDeliveryTracking":
+          tracking = false;
+          unconfirmed = [];
           break;
         case "close":
           if (command.announceUnconfirmed) reportUnconfirmed(generation);
@@ -165,12 +187,13 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           const { ackId } = command;
           if (!socket?.connected) {
             // The chart (or the service's fast path) thought the socket was up: queue it again.
-            report({ type: "socket.undelivered", event: command.event, args: command.args, ackId });
+            const { event, args, ttl, volatile } = command;
+            report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
             return;
           }
           if (ackId === undefined) {
             socket.emit(command.event, ...command.args);
-            if (heartbeatsAcked) {
+            if (tracking) {
               unconfirmed.push({ event: command.event, args: command.args, afterSeq: lastHeartbeatSeq });
               if (unconfirmed.length > UNCONFIRMED_LIMIT) unconfirmed.shift();
             }
@@ -188,7 +211,6 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           const acked = socket;
           socket.emit("heartbeat", () => {
             if (acked === socket) {
-              heartbeatsAcked = true;
               // The server answered a heartbeat sent after these: TCP delivered them first.
               unconfirmed = unconfirmed.filter((sent) => sent.afterSeq >= seq);
             }

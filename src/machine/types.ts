@@ -143,7 +143,7 @@ export type SocketEvent =
   | { type: "socket.heartbeatAck"; generation: number; seq: number }
   | { type: "socket.ack"; ackId: number; response: unknown[] }
   /** An emit reached the actor when its socket was no longer connected: queue it again. */
-  | { type: "socket.undelivered"; event: string; args: unknown[]; ackId?: number }
+  | { type: "socket.undelivered"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
   /**
    * Sends emitted after the last acked heartbeat on a socket that was then lost: nothing
    * proves they arrived (announced as `message:unconfirmed`, never resent).
@@ -173,7 +173,9 @@ export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
 export type SocketCommand =
   | { type: "open"; generation: number; token: string | null }
   | { type: "close"; announceUnconfirmed?: boolean }
-  | { type: "emit"; event: string; args: unknown[]; ackId?: number }
+  | { type: "emit"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
+  /** The server never acked a heartbeat on this socket: there is no delivery evidence to keep. */
+  | { type: "stopDeliveryTracking" }
   | { type: "heartbeat"; generation: number; seq: number };
 
 export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout";

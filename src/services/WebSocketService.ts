@@ -347,7 +347,7 @@ export class WebSocketService {
     const snapshot = this.actor.getSnapshot();
     const socket = snapshot.children.socket;
     if (socket && snapshot.context.consecutiveFailures === 0 && topLevelState(snapshot.value) === "connected") {
-      socket.send({ type: "emit", event, args: payload, ackId });
+      socket.send({ type: "emit", event, args: payload, ackId, ttl: options.ttl, volatile: options.volatile });
       return;
     }
     this.actor.send({ type: "send", event, args: payload, ackId, ttl: options.ttl, volatile: options.volatile });

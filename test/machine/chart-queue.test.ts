@@ -23,14 +23,56 @@ describe("sending while connected", () => {
   it("emits at once, nothing queued", () => {
     const chart = startConnected();
     send(chart, "chat", ["hi", 1]);
-    expect(emits(chart)).toEqual([{ type: "emit", event: "chat", args: ["hi", 1], ackId: undefined }]);
+    expect(emits(chart)).toEqual([
+      { type: "emit", event: "chat", args: ["hi", 1], ackId: undefined, ttl: undefined, volatile: undefined },
+    ]);
     expect(chart.context().queue).toEqual([]);
   });
 
   it("a volatile send is emitted too", () => {
     const chart = startConnected();
     send(chart, "cursor", [3], { volatile: true });
-    expect(emits(chart)).toEqual([{ type: "emit", event: "cursor", args: [3], ackId: undefined }]);
+    expect(emits(chart)).toEqual([{ type: "emit", event: "cursor", args: [3], ackId: undefined, ttl: undefined, volatile: true }]);
+    expect(chart.emittedOf("message:dropped")).toEqual([]);
+  });
+});
+
+describe("an emit the socket actor hands back (its socket was gone)", () => {
+  it("is queued again with its own ttl, and flushed on the next connection", () => {
+    const chart = startConnected({ config: { queueTtl: 10_000 } });
+    chart.socket.report({ type: "socket.undelivered", event: "note", args: [1], ttl: 2_000 });
+    expect(chart.context().queue).toEqual([expect.objectContaining({ event: "note", args: [1], expiresAt: chart.clock.now() + 2_000 })]);
+    chart.socket.drop();
+    runFor(chart.clock, 2_000);
+    expect(chart.emittedOf("message:dropped")).toEqual([{ type: "message:dropped", event: "note", reason: "expired", args: [1] }]);
+  });
+
+  it("a volatile one is dropped, not queued", () => {
+    const chart = startConnected();
+    chart.socket.report({ type: "socket.undelivered", event: "cursor", args: [3], volatile: true });
+    expect(chart.context().queue).toEqual([]);
+    expect(chart.emittedOf("message:dropped")).toEqual([{ type: "message:dropped", event: "cursor", reason: "volatile", args: [3] }]);
+  });
+});
+
+describe("delivery evidence", () => {
+  it("a heartbeat timeout on a server that never acked stops the actor's delivery tracking", () => {
+    const chart = startConnected({ config: { heartbeatTimeout: 1_000 } });
+    expect(chart.socket.commands.some((command) => command.type === "stopDeliveryTracking")).toBe(false);
+    chart.advance(1_000);
+    expect(chart.socket.commands.filter((command) => command.type === "stopDeliveryTracking")).toHaveLength(1);
+  });
+
+  it("a lost socket's unconfirmed sends are announced as message:unconfirmed, not as dropped", () => {
+    const chart = startConnected();
+    chart.socket.report({
+      type: "socket.unconfirmed",
+      generation: chart.socket.lastOpen().generation,
+      messages: [{ event: "note", args: ["a"] }],
+    });
+    expect(chart.emittedOf("message:unconfirmed")).toEqual([
+      { type: "message:unconfirmed", event: "note", args: ["a"], reason: expect.stringContaining("heartbeat") },
+    ]);
     expect(chart.emittedOf("message:dropped")).toEqual([]);
   });
 });

@@ -93,7 +93,7 @@ const CONNECTION_REPORTS = [
  * Reports of a socket on its way out (an emit it could not deliver, sends it cannot vouch
  * for): offered while backing off, where the closed socket's last words arrive.
  */
-const AFTERMATH_REPORTS = ["socket.undelivered", "socket.unconfirmed"] as const;
+const AFTERMATH_REPORTS = ["socket.undelivered", "socket.undelivered.volatile", "socket.unconfirmed"] as const;
 const CLOCK = ["clock.next", "clock.sleep"] as const;
 
 export type ModelEventType =
@@ -232,6 +232,8 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
       return { type, ackId: ackId - 1, response: ["ok"] };
     case "socket.undelivered":
       return { type, event: "chat", args: ["undelivered"] };
+    case "socket.undelivered.volatile":
+      return { type: "socket.undelivered", event: "cursor", args: ["undelivered"], volatile: true };
     case "socket.unconfirmed":
       return { type, generation, messages: [{ event: "chat", args: ["unconfirmed"] }] };
     default:
