@@ -24,6 +24,7 @@ export {
   createSocketActor,
   type SocketActorInput,
   type SocketActorOptions,
+  type SocketPort,
   type SocketFactory,
   type SocketIoOptions,
   type TokenProvider,

@@ -36,7 +36,6 @@ export interface ConnectionMachineInput {
   network?: NetworkStatus;
 }
 
-
 const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
   overflow: "the queue was full",
   expired: "its queueTtl ran out",
@@ -44,7 +43,6 @@ const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
   volatile: "it was volatile and the socket was not connected",
   timeout: "its request timed out",
 };
-
 
 function initialContext(input: ConnectionMachineInput): ConnectionContext {
   return {

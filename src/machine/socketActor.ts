@@ -2,6 +2,7 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket
 import { fromCallback } from "xstate";
 import { type AuthErrorClassifier, errorInfo, isAuthRejection, retryAfterOf } from "./auth.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
+import { UnconfirmedSends } from "./unconfirmedSends.js";
 
 /**
  * WebSocket first: closing a WebSocket that is still connecting aborts its TCP connection,
@@ -38,6 +39,17 @@ export interface SocketActorOptions {
   socketOptions?: SocketIoOptions;
   isAuthError?: AuthErrorClassifier;
   socketFactory?: SocketFactory;
+  /**
+   * Filled in by the running actor with a direct emit on its socket, for the service's send
+   * fast path on a healthy link (no event through the actor system per message). Returns
+   * false, having done nothing, when no socket is connected.
+   */
+  port?: SocketPort;
+}
+
+/** See {@link SocketActorOptions.port}. */
+export interface SocketPort {
+  emit: ((event: string, args: unknown[], ackId?: number) => boolean) | null;
 }
 
 /** The socket actor's input, computed by the chart from context. */
@@ -65,12 +77,11 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     // Tracking stops when the chart finds that this server never acks heartbeats.
     let tracking = true;
     let lastHeartbeatSeq = 0;
-    let unconfirmed: { event: string; args: unknown[]; afterSeq: number }[] = [];
+    const unconfirmed = new UnconfirmedSends(UNCONFIRMED_LIMIT);
 
     const reportUnconfirmed = (forGeneration: number) => {
-      if (unconfirmed.length > 0) {
-        const messages = unconfirmed.map(({ event, args }) => ({ event, args }));
-        unconfirmed = [];
+      if (unconfirmed.size > 0) {
+        const messages = unconfirmed.drain();
         report({ type: "socket.unconfirmed", generation: forGeneration, messages });
       }
     };
@@ -108,7 +119,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       socket = created;
       tracking = true;
       lastHeartbeatSeq = 0;
-      unconfirmed = [];
+      unconfirmed.clear();
       created.on("connect", () => {
         report({ type: "socket.connected", generation: forGeneration, socketId: created.id ?? "" });
       });
@@ -160,6 +171,20 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       handshake(forGeneration, resolved || null);
     };
 
+    const emitNow = (event: string, args: unknown[], ackId: number | undefined): boolean => {
+      if (!socket?.connected) return false;
+      if (ackId === undefined) {
+        socket.emit(event, ...args);
+        if (tracking) unconfirmed.add(event, args, lastHeartbeatSeq);
+      } else {
+        socket.emit(event, ...args, (...response: unknown[]) => {
+          report({ type: "socket.ack", ackId, response });
+        });
+      }
+      return true;
+    };
+    if (options.port) options.port.emit = emitNow;
+
     receive((command) => {
       switch (command.type) {
         case "open":
@@ -176,7 +201,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           break;
         case "stopDeliveryTracking":
           tracking = false;
-          unconfirmed = [];
+          unconfirmed.clear();
           break;
         case "close":
           if (command.announceUnconfirmed) reportUnconfirmed(generation);
@@ -184,24 +209,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           close();
           break;
         case "emit": {
-          const { ackId } = command;
-          if (!socket?.connected) {
-            // The chart (or the service's fast path) thought the socket was up: queue it again.
-            const { event, args, ttl, volatile } = command;
-            report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
-            return;
-          }
-          if (ackId === undefined) {
-            socket.emit(command.event, ...command.args);
-            if (tracking) {
-              unconfirmed.push({ event: command.event, args: command.args, afterSeq: lastHeartbeatSeq });
-              if (unconfirmed.length > UNCONFIRMED_LIMIT) unconfirmed.shift();
-            }
-          } else {
-            socket.emit(command.event, ...command.args, (...response: unknown[]) => {
-              report({ type: "socket.ack", ackId, response });
-            });
-          }
+          const { event, args, ackId, ttl, volatile } = command;
+          // The chart thought the socket was up, but it is gone: queue the message again.
+          if (!emitNow(event, args, ackId)) report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
           break;
         }
         case "heartbeat": {
@@ -212,7 +222,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           socket.emit("heartbeat", () => {
             if (acked === socket) {
               // The server answered a heartbeat sent after these: TCP delivered them first.
-              unconfirmed = unconfirmed.filter((sent) => sent.afterSeq >= seq);
+              unconfirmed.confirm(seq);
             }
             report({ type: "socket.heartbeatAck", generation: command.generation, seq });
           });
@@ -222,6 +232,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     });
 
     return () => {
+      if (options.port?.emit === emitNow) options.port.emit = null;
       stopped = true;
       close();
     };
