@@ -578,7 +578,6 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           },
           // An attempt is already on its way: join it instead of opening a second socket.
           forceReconnect: { actions: "resetAttempts" },
-          "power.resume": {},
         },
       },
       connected: {
