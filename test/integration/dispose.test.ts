@@ -1,32 +1,19 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LabServer } from "../../lab/server.js";
 import { SilentListener } from "../../lab/tcpProxy.js";
-import type { ConnectionConfig } from "../../src/machine/types.js";
-import { createWebSocketService, type WebSocketServiceOptions } from "../../src/services/WebSocketService.js";
 import {
   activeResources,
-  createCleanup,
   eventually,
   recordEvents,
   referenceRetryLoop,
   waitForEvent,
   waitForState,
 } from "../support/events.js";
+import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
-const cleanup = createCleanup();
-afterEach(() => cleanup.run());
+const { cleanup, service } = integrationRig();
 
-const fast: Partial<ConnectionConfig> = {
-  baseDelay: 60,
-  maxDelay: 300,
-  jitterRange: 40,
-  connectionTimeout: 1000,
-  heartbeatInterval: 200,
-  healthCheckInterval: 300,
-};
-
-const service = (options: WebSocketServiceOptions) =>
-  cleanup.add(createWebSocketService(options), (created) => created.dispose());
+const fast = { ...FAST_RETRY, heartbeatInterval: 200, healthCheckInterval: 300 };
 
 /** Closes once, whether the test or the cleanup gets there first. */
 function closeOnce(close: () => Promise<void>) {

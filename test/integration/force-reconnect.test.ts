@@ -1,25 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { LabServer } from "../../lab/server.js";
+import { describe, expect, it } from "vitest";
 import { SilentListener, unusedPort } from "../../lab/tcpProxy.js";
-import type { ConnectionConfig } from "../../src/machine/types.js";
-import { createWebSocketService, type WebSocketServiceOptions } from "../../src/services/WebSocketService.js";
-import { createCleanup, eventually, recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { eventually, recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
-const cleanup = createCleanup();
-afterEach(() => cleanup.run());
+const { cleanup, service, startServer } = integrationRig();
 
-const fast: Partial<ConnectionConfig> = {
-  baseDelay: 60,
-  maxDelay: 300,
-  jitterRange: 40,
-  connectionTimeout: 1000,
-};
-
-const service = (options: WebSocketServiceOptions) =>
-  cleanup.add(createWebSocketService(options), (created) => created.dispose());
-
-const startServer = async (options: Parameters<typeof LabServer.start>[0] = {}) =>
-  cleanup.add(await LabServer.start(options), (server) => server.close());
+const fast = FAST_RETRY;
 
 /** Settles every promise and sorts the outcomes. */
 async function outcomes(promises: Promise<void>[]) {

@@ -1,22 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Socket } from "socket.io";
 import { LabServer } from "../../lab/server.js";
-import type { ConnectionConfig, ServiceEventName } from "../../src/machine/types.js";
-import { createWebSocketService, type WebSocketServiceOptions } from "../../src/services/WebSocketService.js";
-import { createCleanup, recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import type { ServiceEventName } from "../../src/machine/types.js";
+import { recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
-const cleanup = createCleanup();
-afterEach(() => cleanup.run());
+const { cleanup, service } = integrationRig();
 
-const fast: Partial<ConnectionConfig> = {
-  baseDelay: 60,
-  maxDelay: 300,
-  jitterRange: 40,
-  connectionTimeout: 1000,
-};
-
-const service = (options: WebSocketServiceOptions) =>
-  cleanup.add(createWebSocketService(options), (created) => created.dispose());
+const fast = FAST_RETRY;
 
 /**
  * A server that records every event it receives (heartbeats aside) and answers `echo`

@@ -1,22 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LabServer } from "../../lab/server.js";
 import { DEFAULT_CONFIG, computeBackoffDelay, computeRetryAfterDelay } from "../../src/index.js";
-import type { ConnectionConfig } from "../../src/machine/types.js";
-import { createWebSocketService, type WebSocketServiceOptions } from "../../src/services/WebSocketService.js";
-import { createCleanup, recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
-const cleanup = createCleanup();
-afterEach(() => cleanup.run());
+const { cleanup, service } = integrationRig();
 
-const fast: Partial<ConnectionConfig> = {
-  baseDelay: 60,
-  maxDelay: 300,
-  jitterRange: 40,
-  connectionTimeout: 1000,
-};
-
-const service = (options: WebSocketServiceOptions) =>
-  cleanup.add(createWebSocketService(options), (created) => created.dispose());
+const fast = FAST_RETRY;
 
 describe("a server shedding load with retryAfter", () => {
   it("makes the next attempt wait at least retryAfter, spread across clients; shedLoad(null) lets them in", async () => {
