@@ -294,9 +294,20 @@ export class WebSocketService {
    * Close any current socket, reset the attempt counter, connect now. Resolves when
    * `connected`; rejects if the attempt ends in `authRequired`, `exhausted` or `idle`.
    * Concurrent calls join the attempt in flight: never a second socket.
+   *
+   * The returned promise rejects for whoever awaits it, but a call that nobody awaits
+   * (fire and forget, e.g. from a button) does not raise an unhandled rejection: the
+   * outcome is in the status and the events anyway.
    */
   forceReconnection(): Promise<void> {
-    if (this.#disposed) return Promise.reject(new Error("forceReconnection: the service is disposed"));
+    const outcome = this.#disposed
+      ? Promise.reject(new Error("forceReconnection: the service is disposed"))
+      : this.#reconnectNow();
+    outcome.catch(() => {});
+    return outcome;
+  }
+
+  #reconnectNow(): Promise<void> {
     this.actor.send({ type: "forceReconnect" });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
