@@ -135,6 +135,27 @@ const TOP_LEVEL_STATES: readonly TopLevelState[] = [
   "exhausted",
 ];
 
+/** Every event `on()` accepts; the `satisfies` keeps it in step with ServiceEventMap. */
+const SERVICE_EVENTS = new Set(
+  Object.keys({
+    "connection:connected": true,
+    "connection:disconnected": true,
+    "connection:failed": true,
+    "connection:reconnecting": true,
+    "connection:reconnected": true,
+    "connection:max_attempts_reached": true,
+    "connection:auth_required": true,
+    "connection:auth_failed": true,
+    "connection:health_degraded": true,
+    "connection:health_check": true,
+    "connection:resumed": true,
+    message: true,
+    "message:dropped": true,
+    "message:unconfirmed": true,
+    "request:settled": true,
+  } satisfies Record<ServiceEventName, true>),
+);
+
 const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError"] as const;
 
 function fail(key: string, expected: string, value: unknown): never {
@@ -343,6 +364,10 @@ export class WebSocketService {
   /** `send` with per-message options: a shorter `ttl`, or `volatile` (drop rather than queue). */
   sendWith(options: SendOptions, event: string, ...args: unknown[]): void {
     checkEventName("send", event);
+    if (options === null || typeof options !== "object") fail("send options", "an object", options);
+    if (options.volatile !== undefined && typeof options.volatile !== "boolean") {
+      fail("send options.volatile", "a boolean", options.volatile);
+    }
     if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
       fail("send options.ttl", "a number greater than 0", options.ttl);
     }
@@ -393,7 +418,11 @@ export class WebSocketService {
 
   /** Subscribe to a service event; returns the unsubscribe function. */
   on<K extends ServiceEventName>(name: K, listener: ServiceListener<K>): () => void {
-    if (typeof name !== "string") throw new TypeError(`on: name must be an event name, got ${describeValue(name)}`);
+    if (typeof name !== "string" || !SERVICE_EVENTS.has(name)) {
+      throw new TypeError(
+        `on: name must be one of the service events (${[...SERVICE_EVENTS].join(", ")}), got ${describeValue(name)}`,
+      );
+    }
     if (typeof listener !== "function") {
       throw new TypeError(`on("${name}"): listener must be a function, got ${describeValue(listener)}`);
     }

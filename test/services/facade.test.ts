@@ -28,3 +28,27 @@ describe("forceReconnection() promises", () => {
     }
   });
 });
+
+describe("bad input to the facade's methods", () => {
+  const make = () => {
+    const service = createWebSocketService({ url: "http://127.0.0.1:9" });
+    services.push(service);
+    return service;
+  };
+
+  it("on() with an unknown event name throws a TypeError naming it", () => {
+    const service = make();
+    expect(() => service.on("connection:conected" as never, () => {})).toThrow(TypeError);
+    expect(() => service.on("connection:conected" as never, () => {})).toThrow(/"connection:conected"/);
+    expect(() => service.on("message", "not a function" as never)).toThrow(/listener must be a function/);
+  });
+
+  it("sendWith() with bad options throws a TypeError naming the option; nothing is queued", () => {
+    const service = make();
+    expect(() => service.sendWith(null as never, "note")).toThrow(/send options must be an object, got null/);
+    expect(() => service.sendWith({ volatile: "yes" as never }, "note")).toThrow(/send options.volatile must be a boolean, got "yes"/);
+    expect(() => service.sendWith({ ttl: -1 }, "note")).toThrow(/send options.ttl .* got -1/);
+    expect(() => service.send("" as never)).toThrow(/event must be a non-empty string/);
+    expect(service.getStatus().queuedMessages).toBe(0);
+  });
+});
