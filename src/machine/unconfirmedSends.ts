@@ -1,12 +1,14 @@
 /**
  * The sends of one socket that no heartbeat ack has confirmed yet, oldest first, in a ring
- * of fixed capacity: adding costs no allocation, and when it is full the oldest is forgotten
- * (assumed delivered). Heartbeat sequence numbers only grow, so confirming drops a prefix.
+ * of fixed capacity: adding allocates nothing once the ring has grown to what is in use, and
+ * when it is full the oldest is forgotten (assumed delivered). Heartbeat sequence numbers
+ * only grow, so confirming drops a prefix.
  */
 export class UnconfirmedSends {
-  readonly #events: (string | undefined)[];
-  readonly #args: (unknown[] | undefined)[];
-  readonly #afterSeqs: number[];
+  // Grown on demand (an idle service holds no slots), never beyond `capacity`.
+  readonly #events: (string | undefined)[] = [];
+  readonly #args: (unknown[] | undefined)[] = [];
+  readonly #afterSeqs: number[] = [];
   #start = 0;
   #size = 0;
 
@@ -14,9 +16,6 @@ export class UnconfirmedSends {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity must be an integer of at least 1, got ${String(capacity)}`);
     }
-    this.#events = new Array<string | undefined>(capacity);
-    this.#args = new Array<unknown[] | undefined>(capacity);
-    this.#afterSeqs = new Array<number>(capacity).fill(0);
   }
 
   get size(): number {
@@ -60,8 +59,9 @@ export class UnconfirmedSends {
   }
 
   clear(): void {
-    this.#events.fill(undefined);
-    this.#args.fill(undefined);
+    this.#events.length = 0;
+    this.#args.length = 0;
+    this.#afterSeqs.length = 0;
     this.#start = 0;
     this.#size = 0;
   }
