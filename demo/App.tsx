@@ -2,16 +2,10 @@ import { type ReactNode, useEffect, useState } from "react";
 import type { ServiceEventName, WebSocketService } from "../src/index.js";
 import { WebSocketProvider, WebSocketStatus, useWebSocketSelector } from "../src/react/index.js";
 import { Chart } from "./Chart.js";
+import type { DemoState } from "./server.js";
 
-export interface ServerState {
-  socketUrl: string;
-  token: string;
-  serverListening: boolean;
-  linkBlackholed: boolean;
-  shedding: number | null;
-  openSockets: number;
-  transports: string[];
-}
+/** What the demo's control API reports (type only: nothing of the server reaches the page). */
+export type ServerState = DemoState;
 
 interface LogEntry {
   id: number;

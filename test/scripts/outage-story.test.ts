@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_SEED, parseCliArgs, UsageError } from "../../scripts/story/args.js";
 import { formatElapsed } from "../../scripts/story/renderer.js";
 import { runStory } from "../../scripts/story/story.js";
+import { eventually } from "../support/events.js";
 
 /**
  * `npm start` plays scripts/outage-story.ts; this runs the same story in-process against the
@@ -28,19 +29,6 @@ function resourcesBeyond(baseline: readonly string[]): string[] {
   return extra;
 }
 
-/** Retries `check` until it passes: closed sockets release their handles on a later tick. */
-async function eventually(check: () => void, timeout: number): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
 
 const CHAPTER_KEYS = ["connect", "crash", "silent-link", "offline", "queue", "token-revoked", "gone-for-good"];
 
