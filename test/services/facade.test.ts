@@ -52,3 +52,20 @@ describe("bad input to the facade's methods", () => {
     expect(service.getStatus().queuedMessages).toBe(0);
   });
 });
+
+describe("the inspect option", () => {
+  it("receives the chart's inspection events (what the Stately inspector shows)", () => {
+    const seen: string[] = [];
+    const service = createWebSocketService({
+      url: "http://127.0.0.1:9",
+      auth: { token: "" },
+      inspect: (event) => seen.push(event.type),
+    });
+    services.push(service);
+    service.connect();
+    expect(seen).toContain("@xstate.actor");
+    expect(seen).toContain("@xstate.event");
+    expect(seen).toContain("@xstate.snapshot");
+    expect(service.getStatus().state).toBe("authRequired");
+  });
+});
