@@ -9,8 +9,23 @@ export interface RejectionInfo {
 /** Decides whether a rejection means "the token is bad". Replaceable by `options.isAuthError`. */
 export type AuthErrorClassifier = (rejection: RejectionInfo) => boolean;
 
-const AUTH_PATTERN =
-  /\b(unauthori[sz]ed|unauthenticated|forbidden|401|403|jwt expired|jwt malformed|invalid[\s_-]*(jwt|token|signature|credentials)|(token|jwt)[\s_-]*(is[\s_-]*)?(invalid|expired|revoked)|expired[\s_-]*token|auth(entication)?[\s_-]*failed)\b/i;
+/** What a bad-token rejection says, in the message or in `data` (each a regex alternative). */
+const AUTH_PHRASES = [
+  "unauthori[sz]ed",
+  "unauthenticated",
+  "not[\\s_-]*(authori[sz]ed|authenticated)",
+  "forbidden",
+  "401",
+  "403",
+  "(access|permission)[\\s_-]*denied",
+  "jwt[\\s_-]*(expired|malformed)",
+  "invalid[\\s_-]*(jwt|token|signature|credentials|session)",
+  "(token|jwt|session)[\\s_-]*((is|has|was)[\\s_-]*)?(been[\\s_-]*)?(invalid|expired|revoked)",
+  "expired[\\s_-]*(jwt|token|session)",
+  "auth(entication|orization)?[\\s_-]*(failed|error|required)",
+];
+
+const AUTH_PATTERN = new RegExp(`\\b(${AUTH_PHRASES.map((phrase) => `(${phrase})`).join("|")})\\b`, "i");
 
 function textsOf(value: unknown, depth = 0): string[] {
   if (value === null || value === undefined || depth > 2) return [];
@@ -22,7 +37,10 @@ function textsOf(value: unknown, depth = 0): string[] {
   );
 }
 
-/** The default classifier: 401/403, unauthorized, forbidden, invalid or expired token/JWT. */
+/**
+ * The default classifier: 401/403, unauthorized / not authorized, forbidden, access denied,
+ * invalid, expired or revoked token/JWT/session, authentication failed/error/required.
+ */
 export const isAuthRejection: AuthErrorClassifier = (rejection) =>
   [rejection.message, ...textsOf(rejection.data)].some((text) => AUTH_PATTERN.test(text));
 

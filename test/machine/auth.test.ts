@@ -23,6 +23,18 @@ describe("isAuthRejection (default classifier)", () => {
     "expired token",
     "authentication failed",
     "auth failed",
+    "not authorized",
+    "Not authorised",
+    "not authenticated",
+    "Authentication error",
+    "authorization required",
+    "access denied",
+    "Permission denied",
+    "token has expired",
+    "Token has been revoked",
+    "invalid or expired token",
+    "session expired",
+    "invalid session",
   ])("message %j is an auth rejection", (message) => {
     expect(isAuthRejection({ message })).toBe(true);
   });
@@ -36,6 +48,9 @@ describe("isAuthRejection (default classifier)", () => {
     "4010 items",
     "rate limited",
     "Tokenizer failed",
+    "session started",
+    "not found",
+    "connection denied by firewall",
     "",
   ])("message %j is not an auth rejection", (message) => {
     expect(isAuthRejection({ message })).toBe(false);
