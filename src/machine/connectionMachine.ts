@@ -103,6 +103,36 @@ function dropAnnouncements(
   ]);
 }
 
+/** A message on its way out: from `send`, or back from the socket actor as `socket.undelivered`. */
+export interface OutgoingMessage {
+  event: string;
+  args: unknown[];
+  ackId?: number;
+  ttl?: number;
+  volatile?: boolean;
+}
+
+type OutgoingEvent = Extract<ConnectionEvent, { type: "send" | "socket.undelivered" }>;
+
+/** The params of the actions and guards that handle an outgoing message. */
+function outgoingOf({ event }: { event: OutgoingEvent }): OutgoingMessage {
+  return { event: event.event, args: event.args, ackId: event.ackId, ttl: event.ttl, volatile: event.volatile };
+}
+
+type FailedEvent = Extract<ConnectionEvent, { type: "socket.connectFailed" }>;
+
+/** The params of the actions that record or announce a failed handshake. */
+function failureOf({ event }: { event: FailedEvent }): { error: ErrorInfo; retryAfter: number | null } {
+  return { error: event.error, retryAfter: event.retryAfter };
+}
+
+type SendEvent = Extract<ConnectionEvent, { type: "send" }>;
+
+/** The params of `scheduleRequestTimeout`: a send that is a request with a timeout starts its timer. */
+function requestOf({ event }: { event: SendEvent }): { ackId?: number; timeout?: number } {
+  return { ackId: event.ackId, timeout: event.timeout };
+}
+
 /** The health score of a context (0 unless connected). */
 export function healthScoreOf(context: ConnectionContext, connected: boolean): number {
   return computeHealthScore({
@@ -120,9 +150,6 @@ export function healthScoreOf(context: ConnectionContext, connected: boolean): n
 export function createConnectionMachine(environment: MachineEnvironment = {}) {
   const random = environment.random ?? Math.random;
   const now = environment.now ?? Date.now;
-
-  const failureOf = (event: ConnectionEvent): ErrorInfo =>
-    event.type === "socket.connectFailed" ? event.error : { message: "connection failed" };
 
   return setup({
     types: {
@@ -155,10 +182,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       stablePeriod: ({ context }) => context.config.stablePeriod,
       untilQueueExpiry: ({ context }) =>
         Math.max(0, Math.min(...context.queue.map((message) => message.expiresAt)) - now()),
+      // Reads the event: the delayed raise that uses it is enqueued by scheduleRequestTimeout, and
+      // xstate resolves an enqueued action's delay without that action's params.
       requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
     },
     guards: {
       isCurrentSocket: ({ context, event }) => "generation" in event && event.generation === context.generation,
+      // These two read the event: they are combined with and(), which does not type dynamic params.
       isAuthRejection: ({ event }) => event.type === "socket.connectFailed" && event.authRejected,
       canRefreshToken: ({ context }) => context.hasTokenProvider && !context.authRefreshUsed,
       isOffline: ({ context }) => context.network === "offline",
@@ -166,12 +196,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       isServerDisconnect: ({ event }) =>
         event.type === "socket.disconnected" && event.reason === "io server disconnect",
       reconnectsOnServerDisconnect: ({ context }) => context.config.reconnectOnServerDisconnect,
-      isVolatileSend: ({ event }) =>
-        (event.type === "send" || event.type === "socket.undelivered") && event.volatile === true,
-      isPendingHeartbeat: ({ context, event }) =>
-        event.type === "socket.heartbeatAck" &&
-        event.generation === context.generation &&
-        context.pendingHeartbeats.some((beat) => beat.seq === event.seq),
+      isVolatileSend: (_, params: OutgoingMessage) => params.volatile === true,
+      isPendingHeartbeat: ({ context }, params: { generation: number; seq: number }) =>
+        params.generation === context.generation && context.pendingHeartbeats.some((beat) => beat.seq === params.seq),
       isLinkSuspect: ({ context }) => context.consecutiveFailures > 0,
       isHeldByServer: ({ context }) => context.serverHoldUntil !== null && now() < context.serverHoldUntil,
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
@@ -198,19 +225,19 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       resetBackoff: assign({ backoffStep: 0, lastDelay: null }),
       countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
-      recordFailure: assign({
-        attempt: ({ context }) => context.attempt + 1,
-        lastError: ({ event }) => failureOf(event),
-        retryAfterHint: ({ event }) => (event.type === "socket.connectFailed" ? event.retryAfter : null),
-      }),
-      recordUncountedFailure: assign({
-        lastError: ({ event }) => failureOf(event),
-        retryAfterHint: ({ event }) => (event.type === "socket.connectFailed" ? event.retryAfter : null),
-      }),
-      emitFailed: emit(({ context, event }) => ({
+      recordFailure: assign(({ context }, params: { error: ErrorInfo; retryAfter: number | null }) => ({
+        attempt: context.attempt + 1,
+        lastError: params.error,
+        retryAfterHint: params.retryAfter,
+      })),
+      recordUncountedFailure: assign((_, params: { error: ErrorInfo; retryAfter: number | null }) => ({
+        lastError: params.error,
+        retryAfterHint: params.retryAfter,
+      })),
+      emitFailed: emit(({ context }, params: { error: ErrorInfo }) => ({
         type: "connection:failed" as const,
         attempt: Math.max(context.attempt, 1),
-        error: failureOf(event),
+        error: params.error,
       })),
       raiseConnectTimeout: raise(({ context }) => ({
         type: "socket.connectFailed" as const,
@@ -219,25 +246,19 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         authRejected: false,
         retryAfter: null,
       })),
-      raiseHandshakeLost: raise(({ context, event }) => ({
+      raiseHandshakeLost: raise(({ context }, params: { reason: string }) => ({
         type: "socket.connectFailed" as const,
         generation: context.generation,
-        error: { message: `disconnected during the handshake (${event.type === "socket.disconnected" ? event.reason : "unknown"})` },
+        error: { message: `disconnected during the handshake (${params.reason})` },
         authRejected: false,
         retryAfter: null,
       })),
-      recordAuthRejection: assign({
-        lastError: ({ event }) => failureOf(event),
-        token: null,
-      }),
+      recordAuthRejection: assign((_, params: { error: ErrorInfo }) => ({ lastError: params.error, token: null })),
       useTokenRefresh: assign({ authRefreshUsed: true }),
-      emitAuthFailed: emit(({ event }) => ({ type: "connection:auth_failed" as const, error: failureOf(event) })),
+      emitAuthFailed: emit((_, params: { error: ErrorInfo }) => ({ type: "connection:auth_failed" as const, error: params.error })),
       emitAuthRequired: emit({ type: "connection:auth_required" as const }),
       recordMissingToken: assign({ lastError: { message: "no auth token available" } }),
-      setToken: assign({
-        token: ({ event }) => (event.type === "auth.updated" ? event.token : null),
-        authRefreshUsed: false,
-      }),
+      setToken: assign((_, params: { token: string }) => ({ token: params.token, authRefreshUsed: false })),
       scheduleRetry: assign(({ context }) => {
         const step = context.backoffStep + 1;
         const backoff = computeBackoffDelay(step, context.config, random, context.lastDelay);
@@ -265,8 +286,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         type: "connection:max_attempts_reached" as const,
         attempts: context.attempt,
       })),
-      setConnected: assign(({ context, event }) => ({
-        socketId: event.type === "socket.connected" ? event.socketId : context.socketId,
+      setConnected: assign(({ context }, params: { socketId: string }) => ({
+        socketId: params.socketId,
         connectedAt: now(),
         connectAttempts: context.attempt,
         attempt: 0,
@@ -294,18 +315,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         enqueue.assign({ retries: 0 });
       }),
       clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null }),
-      emitDisconnected: emit(({ event }) => ({
+      emitDisconnected: emit((_, params: { reason: string }) => ({
         type: "connection:disconnected" as const,
-        reason:
-          event.type === "socket.disconnected"
-            ? event.reason
-            : event.type === "disconnect"
-              ? "io client disconnect"
-              : event.type === "forceReconnect"
-                ? "forced reconnection"
-                : event.type === "dispose"
-                  ? "disposed"
-                  : "heartbeat timeout",
+        reason: params.reason,
       })),
       setOnline: assign({ network: "online" as const }),
       setOffline: assign({ network: "offline" as const }),
@@ -326,8 +338,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       // A late ack of an earlier probe is still a true round trip: it raises the timeout when the
       // link got slower, instead of probing a slow but live link to death.
-      recordHeartbeatAck: assign(({ context, event }) => {
-        const acked = context.pendingHeartbeats.find((beat) => event.type === "socket.heartbeatAck" && beat.seq === event.seq);
+      recordHeartbeatAck: assign(({ context }, params: { seq: number }) => {
+        const acked = context.pendingHeartbeats.find((beat) => beat.seq === params.seq);
         const sample = Math.max(0, now() - (acked?.sentAt ?? now()));
         const rtt = updateRtt(context.srtt, context.rttvar, sample);
         return {
@@ -340,9 +352,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           pendingHeartbeats: [],
         };
       }),
-      announceUnconfirmed: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "socket.unconfirmed") return;
-        for (const sent of event.messages) {
+      announceUnconfirmed: enqueueActions(({ enqueue }, params: { messages: { event: string; args: unknown[] }[] }) => {
+        for (const sent of params.messages) {
           enqueue.emit({
             type: "message:unconfirmed",
             event: sent.event,
@@ -388,36 +399,33 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           latency: context.latency,
         };
       }),
-      emitMessage: emit(({ event }) => ({
+      emitMessage: emit((_, params: { event: string; args: unknown[] }) => ({
         type: "message" as const,
-        event: event.type === "socket.message" ? event.event : "",
-        args: event.type === "socket.message" ? event.args : [],
+        event: params.event,
+        args: params.args,
       })),
-      emitToSocket: sendTo("socket", ({ event }) => {
-        if (event.type !== "send") throw new Error(`emitToSocket needs a send event, got ${event.type}`);
-        const { event: name, args, ackId, ttl, volatile } = event;
-        return { type: "emit", event: name, args, ackId, ttl, volatile } satisfies SocketCommand;
+      emitToSocket: sendTo("socket", (_, params: OutgoingMessage) => {
+        const { event, args, ackId, ttl, volatile } = params;
+        return { type: "emit", event, args, ackId, ttl, volatile } satisfies SocketCommand;
       }),
-      enqueueMessage: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== "send" && event.type !== "socket.undelivered") return;
-        const { ttl } = event;
+      enqueueMessage: enqueueActions(({ context, enqueue }, params: OutgoingMessage) => {
+        const { ttl } = params;
         const queuedAt = now();
         const message: QueuedMessage = {
           id: context.nextMessageId,
-          event: event.event,
-          args: event.args,
+          event: params.event,
+          args: params.args,
           queuedAt,
           expiresAt: queuedAt + Math.min(ttl ?? context.config.queueTtl, context.config.queueTtl),
-          ...(event.ackId === undefined ? {} : { ackId: event.ackId }),
+          ...(params.ackId === undefined ? {} : { ackId: params.ackId }),
         };
         const queue = [...context.queue, message];
         const overflow = queue.splice(0, Math.max(0, queue.length - context.config.maxQueueSize));
         enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
         for (const announcement of dropAnnouncements(overflow, "overflow")) enqueue.emit(announcement);
       }),
-      dropVolatile: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "send" && event.type !== "socket.undelivered") return;
-        for (const announcement of dropAnnouncements([event], "volatile")) enqueue.emit(announcement);
+      dropVolatile: enqueueActions(({ enqueue }, params: OutgoingMessage) => {
+        for (const announcement of dropAnnouncements([params], "volatile")) enqueue.emit(announcement);
       }),
       scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
@@ -449,28 +457,26 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         for (const announcement of dropAnnouncements(context.queue, "disposed")) enqueue.emit(announcement);
         enqueue.assign({ queue: [] });
       }),
-      scheduleRequestTimeout: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "send" || event.ackId === undefined || !event.timeout) return;
+      scheduleRequestTimeout: enqueueActions(({ enqueue }, params: { ackId?: number; timeout?: number }) => {
+        if (params.ackId === undefined || !params.timeout) return;
         enqueue.raise(
-          { type: "request.timeout", ackId: event.ackId },
-          { id: `request-${event.ackId}`, delay: "requestTimeout" },
+          { type: "request.timeout", ackId: params.ackId },
+          { id: `request-${params.ackId}`, delay: "requestTimeout" },
         );
       }),
-      settleRequest: enqueueActions(({ event, enqueue }) => {
-        if (event.type !== "socket.ack") return;
-        enqueue.cancel(`request-${event.ackId}`);
-        enqueue.emit({ type: "request:settled", ackId: event.ackId, response: event.response });
+      settleRequest: enqueueActions(({ enqueue }, params: { ackId: number; response: unknown[] }) => {
+        enqueue.cancel(`request-${params.ackId}`);
+        enqueue.emit({ type: "request:settled", ackId: params.ackId, response: params.response });
       }),
-      expireRequest: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== "request.timeout") return;
-        const queued = context.queue.find((message) => message.ackId === event.ackId);
+      expireRequest: enqueueActions(({ context, enqueue }, params: { ackId: number }) => {
+        const queued = context.queue.find((message) => message.ackId === params.ackId);
         if (queued) {
           enqueue.assign({ queue: context.queue.filter((message) => message !== queued) });
           enqueue.emit({ type: "message:dropped", event: queued.event, reason: "timeout", args: queued.args });
         }
         enqueue.emit({
           type: "request:settled",
-          ackId: event.ackId,
+          ackId: params.ackId,
           error: { message: "request timed out waiting for the server's ack" },
         });
       }),
@@ -489,20 +495,36 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     },
     initial: "idle",
     on: {
-      "socket.message": { guard: "isCurrentSocket", actions: "emitMessage" },
-      "socket.ack": { actions: "settleRequest" },
+      "socket.message": {
+        guard: "isCurrentSocket",
+        actions: { type: "emitMessage", params: ({ event }) => ({ event: event.event, args: event.args }) },
+      },
+      "socket.ack": {
+        actions: { type: "settleRequest", params: ({ event }) => ({ ackId: event.ackId, response: event.response }) },
+      },
       "socket.undelivered": [
-        { guard: "isVolatileSend", actions: "dropVolatile" },
-        { actions: ["enqueueMessage", "scheduleQueueExpiry"] },
+        { guard: { type: "isVolatileSend", params: outgoingOf }, actions: { type: "dropVolatile", params: outgoingOf } },
+        { actions: [{ type: "enqueueMessage", params: outgoingOf }, "scheduleQueueExpiry"] },
       ],
-      "socket.unconfirmed": { guard: "isCurrentSocket", actions: "announceUnconfirmed" },
-      "request.timeout": { actions: ["expireRequest", "scheduleQueueExpiry"] },
+      "socket.unconfirmed": {
+        guard: "isCurrentSocket",
+        actions: { type: "announceUnconfirmed", params: ({ event }) => ({ messages: event.messages }) },
+      },
+      "request.timeout": {
+        actions: [{ type: "expireRequest", params: ({ event }) => ({ ackId: event.ackId }) }, "scheduleQueueExpiry"],
+      },
       "queue.expire": { actions: ["expireQueuedMessages", "scheduleQueueExpiry"] },
       send: [
-        { guard: "isVolatileSend", actions: "dropVolatile" },
-        { actions: ["enqueueMessage", "scheduleQueueExpiry", "scheduleRequestTimeout"] },
+        { guard: { type: "isVolatileSend", params: outgoingOf }, actions: { type: "dropVolatile", params: outgoingOf } },
+        {
+          actions: [
+            { type: "enqueueMessage", params: outgoingOf },
+            "scheduleQueueExpiry",
+            { type: "scheduleRequestTimeout", params: requestOf },
+          ],
+        },
       ],
-      "auth.updated": { actions: "setToken" },
+      "auth.updated": { actions: { type: "setToken", params: ({ event }) => ({ token: event.token }) } },
       "network.online": { actions: "setOnline" },
       "network.offline": { actions: "setOffline" },
       disconnect: { target: ".idle" },
@@ -539,38 +561,57 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           "socket.connected": {
             guard: "isCurrentSocket",
             target: "connected",
-            actions: "setConnected",
+            actions: { type: "setConnected", params: ({ event }) => ({ socketId: event.socketId }) },
           },
           "socket.connectFailed": [
             {
               guard: and(["isCurrentSocket", "isAuthRejection", "canRefreshToken"]),
               target: "connecting",
               reenter: true,
-              actions: ["recordAuthRejection", "emitAuthFailed", "useTokenRefresh"],
+              actions: [
+                { type: "recordAuthRejection", params: failureOf },
+                { type: "emitAuthFailed", params: failureOf },
+                "useTokenRefresh",
+              ],
             },
             {
               guard: and(["isCurrentSocket", "isAuthRejection"]),
               target: "authRequired",
-              actions: ["recordAuthRejection", "emitAuthFailed"],
+              actions: [
+                { type: "recordAuthRejection", params: failureOf },
+                { type: "emitAuthFailed", params: failureOf },
+              ],
             },
             {
               guard: and(["isCurrentSocket", "isOffline"]),
               target: "backingOff",
-              actions: ["recordUncountedFailure", "emitFailed"],
+              actions: [
+                { type: "recordUncountedFailure", params: failureOf },
+                { type: "emitFailed", params: failureOf },
+              ],
             },
             {
               guard: and(["isCurrentSocket", "hasAttemptsLeft"]),
               target: "backingOff",
-              actions: ["recordFailure", "emitFailed"],
+              actions: [
+                { type: "recordFailure", params: failureOf },
+                { type: "emitFailed", params: failureOf },
+              ],
             },
             {
               guard: "isCurrentSocket",
               target: "exhausted",
-              actions: ["recordFailure", "emitFailed"],
+              actions: [
+                { type: "recordFailure", params: failureOf },
+                { type: "emitFailed", params: failureOf },
+              ],
             },
           ],
           // A socket lost before the handshake finished is one more failed attempt.
-          "socket.disconnected": { guard: "isCurrentSocket", actions: "raiseHandshakeLost" },
+          "socket.disconnected": {
+            guard: "isCurrentSocket",
+            actions: { type: "raiseHandshakeLost", params: ({ event }) => ({ reason: event.reason }) },
+          },
           "socket.tokenMissing": {
             guard: "isCurrentSocket",
             target: "authRequired",
@@ -590,19 +631,44 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             {
               guard: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
               target: "idle",
-              actions: "emitDisconnected",
+              actions: { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
             },
-            { guard: "isCurrentSocket", target: "backingOff", actions: "emitDisconnected" },
+            {
+              guard: "isCurrentSocket",
+              target: "backingOff",
+              actions: { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+            },
           ],
           send: [
-            { guard: "isVolatileSend", actions: "emitToSocket" },
+            { guard: { type: "isVolatileSend", params: outgoingOf }, actions: { type: "emitToSocket", params: outgoingOf } },
             // A heartbeat ack is overdue: hold the send until the link proves alive or is replaced.
-            { guard: "isLinkSuspect", actions: ["enqueueMessage", "scheduleQueueExpiry", "scheduleRequestTimeout"] },
-            { actions: ["emitToSocket", "scheduleRequestTimeout"] },
+            {
+              guard: "isLinkSuspect",
+              actions: [
+                { type: "enqueueMessage", params: outgoingOf },
+                "scheduleQueueExpiry",
+                { type: "scheduleRequestTimeout", params: requestOf },
+              ],
+            },
+            {
+              actions: [
+                { type: "emitToSocket", params: outgoingOf },
+                { type: "scheduleRequestTimeout", params: requestOf },
+              ],
+            },
           ],
-          disconnect: { target: "idle", actions: "emitDisconnected" },
-          forceReconnect: { target: "connecting", actions: ["emitDisconnected", "resetAttempts"] },
-          dispose: { target: "idle", actions: ["emitDisconnected", "dropQueue"] },
+          disconnect: {
+            target: "idle",
+            actions: { type: "emitDisconnected", params: { reason: "io client disconnect" } },
+          },
+          forceReconnect: {
+            target: "connecting",
+            actions: [{ type: "emitDisconnected", params: { reason: "forced reconnection" } }, "resetAttempts"],
+          },
+          dispose: {
+            target: "idle",
+            actions: [{ type: "emitDisconnected", params: { reason: "disposed" } }, "dropQueue"],
+          },
         },
         states: {
           heartbeat: {
@@ -618,7 +684,14 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 entry: "sendHeartbeat",
                 on: {
                   "socket.heartbeatAck": [
-                    { guard: "isPendingHeartbeat", target: "resting", actions: ["recordHeartbeatAck", "flushQueue"] },
+                    {
+                      guard: {
+                        type: "isPendingHeartbeat",
+                        params: ({ event }) => ({ generation: event.generation, seq: event.seq }),
+                      },
+                      target: "resting",
+                      actions: [{ type: "recordHeartbeatAck", params: ({ event }) => ({ seq: event.seq }) }, "flushQueue"],
+                    },
                   ],
                 },
                 after: {
@@ -631,7 +704,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                     {
                       guard: "isLastToleratedMiss",
                       target: "#connection.backingOff",
-                      actions: ["recordMissedHeartbeat", "emitHealthDegraded", "recordHeartbeatLoss", "emitDisconnected", "closeDeadSocket"],
+                      actions: [
+                        "recordMissedHeartbeat",
+                        "emitHealthDegraded",
+                        "recordHeartbeatLoss",
+                        { type: "emitDisconnected", params: { reason: "heartbeat timeout" } },
+                        "closeDeadSocket",
+                      ],
                     },
                     // Suspect: probe again at once instead of waiting a whole interval.
                     { target: "beating", reenter: true, actions: "recordMissedHeartbeat" },
@@ -704,7 +783,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       authRequired: {
         entry: ["closeSocket", "clearRetrySchedule", "emitAuthRequired"],
         on: {
-          "auth.updated": { target: "connecting", actions: ["setToken", "resetAttempts"] },
+          "auth.updated": {
+            target: "connecting",
+            actions: [{ type: "setToken", params: ({ event }) => ({ token: event.token }) }, "resetAttempts"],
+          },
         },
       },
       exhausted: {
