@@ -290,13 +290,30 @@ export class WebSocketService {
       ...(options.inspect ? { inspect: options.inspect } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    this.#internal = this.actor.on("request:settled", ({ ackId, response, error }) => {
+    const settled = this.actor.on("request:settled", ({ ackId, response, error }) => {
       const pending = this.#acks.get(ackId);
       if (!pending) return;
       this.#acks.delete(ackId);
       if (error) pending.reject(new Error(error.message));
       else pending.resolve(response ?? []);
     });
+    // A lost socket takes the acks it was waiting for with it (Socket.IO discards them): the
+    // requests emitted on it fail now rather than at their timeout, and plain ack callbacks
+    // are forgotten. What is still queued keeps waiting for the next connection.
+    const lost = this.actor.on("connection:disconnected", ({ reason }) => {
+      const queued = new Set(this.actor.getSnapshot().context.queue.map((message) => message.ackId));
+      for (const [ackId, pending] of this.#acks) {
+        if (queued.has(ackId)) continue;
+        this.#acks.delete(ackId);
+        pending.reject(new Error(`the connection was lost before the ack arrived (${reason})`));
+      }
+    });
+    this.#internal = {
+      unsubscribe: () => {
+        settled.unsubscribe();
+        lost.unsubscribe();
+      },
+    };
     this.actor.start();
     if (options.autoConnect) this.connect();
   }

@@ -121,3 +121,25 @@ describe("sends on a link that dies silently", () => {
     ]);
   });
 });
+
+describe("requests whose socket is lost", () => {
+  it("reject at once when the socket that carried them is lost; a queued one waits for the next connection", async () => {
+    const { server, svc } = await rig();
+    // The server swallows "slow" without acking, so the request waits for its ack.
+    server.io.on("connection", (socket) => socket.on("slow", () => {}));
+    server.io.on("connection", (socket) => socket.on("fast", (ack: (reply: string) => void) => ack("ok")));
+    svc.connect();
+    await waitForState(svc, "connected");
+    const started = Date.now();
+    const inFlight = svc.requestWith({ timeout: 10_000 }, "slow");
+    const failed = expect(inFlight).rejects.toThrow(/connection was lost before the ack arrived \(transport (close|error)\)/);
+    await server.kill();
+    await failed;
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    const queued = svc.requestWith({ timeout: 10_000 }, "fast");
+    expect(svc.getStatus().queuedMessages).toBe(1);
+    await server.restart();
+    await expect(queued).resolves.toBe("ok");
+  });
+});
