@@ -1,4 +1,4 @@
-import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate";
+import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeValue, resolveConfig } from "../machine/config.js";
 import {
@@ -26,11 +26,8 @@ import type {
   TopLevelState,
 } from "../machine/types.js";
 
-/** XState's timer source (`SimulatedClock` implements it). */
-export interface Clock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-}
+/** XState's timer source, as `createActor` takes it (`SimulatedClock` implements it). */
+export type Clock = NonNullable<ActorOptions<ConnectionMachine>["clock"]>;
 
 /** Static auth: the handshake `auth` payload, `token` included. */
 export interface StaticAuth {
