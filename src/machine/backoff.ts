@@ -1,3 +1,4 @@
+import { DEFAULT_CONFIG } from "./config.js";
 import type { ConnectionConfig } from "./types.js";
 
 /** The part of the configuration the backoff reads. */
@@ -18,6 +19,11 @@ export function backoffEnvelope(attempt: number, config: BackoffConfig): number 
   // 1 ** Infinity is NaN; above 1 the power is finite or Infinity, and min() caps both.
   if (backoffMultiplier <= 1) return Math.min(baseDelay, maxDelay);
   return Math.min(baseDelay * backoffMultiplier ** steps, maxDelay);
+}
+
+/** The keys of `config` whose value is not undefined (so that they do not mask a default). */
+function definedOnly<T extends object>(config: T): Partial<T> {
+  return Object.fromEntries(Object.entries(config ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function checkAttempt(attempt: number): void {
@@ -43,17 +49,20 @@ function draw(random: () => number): number {
  * | `full` | `base/2 + random·(envelope − base/2)` | `[base/2, envelope)`, `= base/2` when envelope is `base/2` |
  * | `decorrelated` | `min(max, base + random·(3·previous − base))` | `[base, maxDelay]` |
  *
- * `previousDelay` is only read by `"decorrelated"` (it defaults to `baseDelay`).
+ * `previousDelay` is only read by `"decorrelated"` (it defaults to `baseDelay`). Keys missing
+ * from `config` take their `DEFAULT_CONFIG` value (so the strategy defaults to the one in force
+ * by default, `"full"`).
  *
  * @example computeBackoffDelay(3, { ...DEFAULT_CONFIG, jitterStrategy: "additive" }, () => 0) // 4000
  */
 export function computeBackoffDelay(
   attempt: number,
-  config: BackoffConfig,
+  partialConfig: Partial<BackoffConfig>,
   random: () => number = Math.random,
   previousDelay?: number | null,
 ): number {
   checkAttempt(attempt);
+  const config: BackoffConfig = { ...DEFAULT_CONFIG, ...definedOnly(partialConfig) };
   const envelope = backoffEnvelope(attempt, config);
   switch (config.jitterStrategy) {
     case "additive":

@@ -287,3 +287,13 @@ describe("computeRetryAfterDelay", () => {
     expect(() => computeRetryAfterDelay(1000, { jitterRange: 1000 }, always(r))).toThrow(RangeError);
   });
 });
+
+describe("computeBackoffDelay with a partial config", () => {
+  it("takes DEFAULT_CONFIG for the missing keys (and for keys given as undefined)", () => {
+    expect(computeBackoffDelay(3, { jitterStrategy: "additive" }, () => 0)).toBe(4000);
+    expect(computeBackoffDelay(3, { jitterStrategy: "additive", baseDelay: undefined }, () => 0.5)).toBe(4500);
+    // The default strategy, "full": [baseDelay / 2, envelope).
+    expect(computeBackoffDelay(1, {}, () => 0)).toBe(500);
+    expect(computeBackoffDelay(30, { maxDelay: 10_000 }, () => 0.5)).toBe(5250);
+  });
+});
