@@ -164,7 +164,6 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     delays: {
       connectTimeout: ({ context }) => context.config.connectionTimeout,
       retryDelay: ({ context }) => context.nextRetryDelay ?? 0,
-      heartbeatInterval: ({ context }) => context.config.heartbeatInterval,
       // The cadence is anchored to the send, so that time spent waiting for an ack (the whole
       // ack timeout with a server that never acks) does not stretch the interval.
       untilNextHeartbeat: ({ context }) =>
@@ -805,4 +804,3 @@ export const connectionMachine = createConnectionMachine();
 
 export type ConnectionMachine = ReturnType<typeof createConnectionMachine>;
 
-export { MESSAGE_DROP_TEXT };
