@@ -1,5 +1,3 @@
-import type { ErrorInfo } from "./types.js";
-
 /** What a handshake rejection carries: socket.io-client's `connect_error` (message, data). */
 export interface RejectionInfo {
   message: string;
@@ -49,13 +47,4 @@ export function retryAfterOf(data: unknown): number | null {
   if (data === null || typeof data !== "object") return null;
   const value = (data as Record<string, unknown>).retryAfter;
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
-}
-
-export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) return { message: error.message || error.name };
-  if (typeof error === "string") return { message: error };
-  if (error && typeof error === "object" && typeof (error as { message?: unknown }).message === "string") {
-    return { message: (error as { message: string }).message };
-  }
-  return { message: String(error) };
 }

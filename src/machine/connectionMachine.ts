@@ -29,8 +29,6 @@ export interface ConnectionMachineInput {
   path?: string;
   /** Overrides of `DEFAULT_CONFIG`; validated. */
   config?: Partial<ConnectionConfig>;
-  /** A static token (also what `setAuthToken` sets later). */
-  token?: string | null;
   /** Whether the socket actor has a token provider to ask before each handshake. */
   hasTokenProvider?: boolean;
   network?: NetworkStatus;
@@ -59,8 +57,8 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     retryAfterHint: null,
     lastError: null,
     network: input.network ?? "online",
-    token: input.token ?? null,
     hasTokenProvider: input.hasTokenProvider ?? false,
+    awaitingToken: false,
     authRefreshUsed: false,
     generation: 0,
     socketId: null,
@@ -210,8 +208,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     actions: {
       openSocket: enqueueActions(({ context, enqueue }) => {
         const generation = context.generation + 1;
-        enqueue.assign({ generation, socketId: null });
-        enqueue.sendTo("socket", { type: "open", generation, token: context.token } satisfies SocketCommand);
+        enqueue.assign({ generation, socketId: null, awaitingToken: false });
+        enqueue.sendTo("socket", { type: "open", generation } satisfies SocketCommand);
       }),
       closeSocket: sendTo("socket", { type: "close" } satisfies SocketCommand),
       resetAttempts: assign({
@@ -241,7 +239,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       raiseConnectTimeout: raise(({ context }) => ({
         type: "socket.connectFailed" as const,
         generation: context.generation,
-        error: { message: `connection timed out after ${context.config.connectionTimeout} ms` },
+        error: {
+          message: context.awaitingToken
+            ? `token provider did not answer within ${context.config.connectionTimeout} ms`
+            : `connection timed out after ${context.config.connectionTimeout} ms`,
+        },
         authRejected: false,
         retryAfter: null,
       })),
@@ -252,12 +254,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         authRejected: false,
         retryAfter: null,
       })),
-      recordAuthRejection: assign((_, params: { error: ErrorInfo }) => ({ lastError: params.error, token: null })),
+      recordAuthRejection: assign((_, params: { error: ErrorInfo }) => ({ lastError: params.error })),
       useTokenRefresh: assign({ authRefreshUsed: true }),
       emitAuthFailed: emit((_, params: { error: ErrorInfo }) => ({ type: "connection:auth_failed" as const, error: params.error })),
       emitAuthRequired: emit({ type: "connection:auth_required" as const }),
-      recordMissingToken: assign({ lastError: { message: "no auth token available" } }),
-      setToken: assign((_, params: { token: string }) => ({ token: params.token, authRefreshUsed: false })),
+      recordMissingToken: assign((_, params: { reason: string }) => ({ lastError: { message: params.reason } })),
+      setAwaitingToken: assign((_, params: { awaiting: boolean }) => ({ awaitingToken: params.awaiting })),
+      resetTokenRefresh: assign({ authRefreshUsed: false }),
       scheduleRetry: assign(({ context }) => {
         const step = context.backoffStep + 1;
         const backoff = computeBackoffDelay(step, context.config, random, context.lastDelay);
@@ -385,9 +388,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       recordHeartbeatLoss: assign({
         lastError: ({ context }) => ({
-          message: `no heartbeat ack ${context.consecutiveFailures} times in a row`,
+          message: `connection lost: heartbeat timeout (no heartbeat ack ${context.consecutiveFailures} times in a row)`,
         }),
       }),
+      recordConnectionLoss: assign((_, params: { reason: string }) => ({
+        lastError: { message: `connection lost: ${params.reason}` },
+      })),
       emitHealthCheck: emit(({ context }) => {
         const healthScore = healthScoreOf(context, true);
         return {
@@ -523,7 +529,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           ],
         },
       ],
-      "auth.updated": { actions: { type: "setToken", params: ({ event }) => ({ token: event.token }) } },
+      "auth.updated": { actions: "resetTokenRefresh" },
       "network.online": { actions: "setOnline" },
       "network.offline": { actions: "setOffline" },
       disconnect: { target: ".idle" },
@@ -614,7 +620,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           "socket.tokenMissing": {
             guard: "isCurrentSocket",
             target: "authRequired",
-            actions: "recordMissingToken",
+            actions: { type: "recordMissingToken", params: ({ event }) => ({ reason: event.reason }) },
+          },
+          "socket.awaitingToken": {
+            guard: "isCurrentSocket",
+            actions: { type: "setAwaitingToken", params: ({ event }) => ({ awaiting: event.awaiting }) },
           },
           // An attempt is already on its way: join it instead of opening a second socket.
           forceReconnect: { actions: "resetAttempts" },
@@ -630,12 +640,18 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             {
               guard: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
               target: "idle",
-              actions: { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+              actions: [
+                { type: "recordConnectionLoss", params: ({ event }) => ({ reason: event.reason }) },
+                { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+              ],
             },
             {
               guard: "isCurrentSocket",
               target: "backingOff",
-              actions: { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+              actions: [
+                { type: "recordConnectionLoss", params: ({ event }) => ({ reason: event.reason }) },
+                { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+              ],
             },
           ],
           send: [
@@ -784,7 +800,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         on: {
           "auth.updated": {
             target: "connecting",
-            actions: [{ type: "setToken", params: ({ event }) => ({ token: event.token }) }, "resetAttempts"],
+            actions: ["resetTokenRefresh", "resetAttempts"],
           },
         },
       },

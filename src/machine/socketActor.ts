@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { fromCallback } from "xstate";
-import { type AuthErrorClassifier, errorInfo, isAuthRejection, retryAfterOf } from "./auth.js";
+import { type AuthErrorClassifier, isAuthRejection, retryAfterOf } from "./auth.js";
+import { connectErrorInfo, errorInfo, kindOf, redact } from "./errors.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
 import { UnconfirmedSends } from "./unconfirmedSends.js";
 
@@ -23,6 +24,16 @@ const UNCONFIRMED_LIMIT = 1000;
 /** Returns the token for the next handshake; nothing (or "") means "no usable token". */
 export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
 
+/**
+ * Where the token lives: with the socket actor, never in the chart's context or events
+ * (those are printable, logged and shown in the inspector). The service writes it
+ * (`auth: { token }`, `setAuthToken`); the actor reads it before each handshake and forgets
+ * it when the server rejects it.
+ */
+export interface Credentials {
+  token: string | null;
+}
+
 /** Options of Socket.IO's `io()` the service passes through (its own reconnection is always off). */
 export type SocketIoOptions = Partial<ManagerOptions & SocketOptions>;
 
@@ -30,6 +41,8 @@ export type SocketIoOptions = Partial<ManagerOptions & SocketOptions>;
 export type SocketFactory = (url: string, options: SocketIoOptions) => Socket;
 
 export interface SocketActorOptions {
+  /** The static token, shared with whoever sets it later. @default { token: null } */
+  credentials?: Credentials;
   /** Asked before every handshake when the chart holds no token. */
   tokenProvider?: TokenProvider;
   /** With auth configured, a missing token means `authRequired` instead of a handshake without one. */
@@ -66,6 +79,7 @@ export interface SocketActorInput {
  */
 export function createSocketActor(options: SocketActorOptions = {}) {
   const classify = options.isAuthError ?? isAuthRejection;
+  const credentials: Credentials = options.credentials ?? { token: null };
   const factory: SocketFactory = options.socketFactory ?? ((url, socketOptions) => io(url, socketOptions));
 
   return fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ input, sendBack, receive }) => {
@@ -77,6 +91,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     // Tracking stops when the chart finds that this server never acks heartbeats.
     let tracking = true;
     let lastHeartbeatSeq = 0;
+    /** The token of the current handshake: redacted from every error text. */
+    let tokenInUse: string | null = null;
+    const scrub = (message: string) => redact(message, [tokenInUse, credentials.token]);
     const unconfirmed = new UnconfirmedSends(UNCONFIRMED_LIMIT);
 
     const reportUnconfirmed = (forGeneration: number) => {
@@ -103,6 +120,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     };
 
     const handshake = (forGeneration: number, token: string | null) => {
+      tokenInUse = token;
       const auth =
         token === null ? { ...options.authPayload } : { ...options.authPayload, token };
       const created = factory(input.url, {
@@ -124,11 +142,15 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         report({ type: "socket.connected", generation: forGeneration, socketId: created.id ?? "" });
       });
       created.on("connect_error", (error: Error & { data?: unknown }) => {
+        const authRejected = classify({ message: error.message, data: error.data });
+        // A rejected token is not tried again on its own: the next handshake asks the provider
+        // (or waits in authRequired for setAuthToken). A token set meanwhile is kept.
+        if (authRejected && token !== null && credentials.token === token) credentials.token = null;
         report({
           type: "socket.connectFailed",
           generation: forGeneration,
-          error: errorInfo(error),
-          authRejected: classify({ message: error.message, data: error.data }),
+          error: { message: scrub(connectErrorInfo(error).message) },
+          authRejected,
           retryAfter: retryAfterOf(error.data),
         });
       });
@@ -142,15 +164,29 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       created.connect();
     };
 
-    const open = async (forGeneration: number, token: string | null) => {
+    /**
+     * The provider's answer: a string, or the reason there is no usable token. A non-string is
+     * described by its kind only: it may well be the token in the wrong wrapper (`{ token }`).
+     */
+    const askProvider = async (provider: TokenProvider): Promise<{ token: string } | { missing: string }> => {
+      const answer: unknown = await provider();
+      if (answer === null || answer === undefined || answer === "") return { missing: "token provider returned no token" };
+      if (typeof answer !== "string") return { missing: `token provider returned ${kindOf(answer)}; expected a string` };
+      return { token: answer };
+    };
+
+    const open = async (forGeneration: number) => {
       close();
       generation = forGeneration;
-      let resolved = token;
-      if (!resolved && options.tokenProvider) {
+      let token = credentials.token || null;
+      const provider = options.tokenProvider;
+      if (!token && provider) {
+        report({ type: "socket.awaitingToken", generation: forGeneration, awaiting: true });
+        let answer: Awaited<ReturnType<typeof askProvider>>;
         try {
-          resolved = (await options.tokenProvider()) ?? null;
+          answer = await askProvider(provider);
         } catch (error) {
-          if (generation === forGeneration) {
+          if (!stopped && generation === forGeneration) {
             report({
               type: "socket.connectFailed",
               generation: forGeneration,
@@ -161,14 +197,21 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           }
           return;
         }
-        // A newer open or a close arrived while the provider was busy.
+        // A newer open or a close arrived while the provider was busy (the chart's connect
+        // timeout bounds the wait): this answer is stale.
         if (stopped || generation !== forGeneration) return;
+        report({ type: "socket.awaitingToken", generation: forGeneration, awaiting: false });
+        if ("missing" in answer) {
+          report({ type: "socket.tokenMissing", generation: forGeneration, reason: answer.missing });
+          return;
+        }
+        token = answer.token;
       }
-      if (!resolved && (options.requireToken || options.tokenProvider)) {
-        report({ type: "socket.tokenMissing", generation: forGeneration });
+      if (!token && options.requireToken) {
+        report({ type: "socket.tokenMissing", generation: forGeneration, reason: "no auth token available" });
         return;
       }
-      handshake(forGeneration, resolved || null);
+      handshake(forGeneration, token);
     };
 
     const emitNow = (event: string, args: unknown[], ackId: number | undefined): boolean => {
@@ -188,12 +231,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     receive((command) => {
       switch (command.type) {
         case "open":
-          open(command.generation, command.token).catch((error: unknown) => {
+          open(command.generation).catch((error: unknown) => {
             // io() itself can throw on options it rejects: one failed attempt, named.
             report({
               type: "socket.connectFailed",
               generation: command.generation,
-              error: { message: `could not create the socket: ${errorInfo(error).message}` },
+              error: { message: scrub(`could not create the socket: ${errorInfo(error).message}`) },
               authRejected: false,
               retryAfter: null,
             });

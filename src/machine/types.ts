@@ -97,9 +97,13 @@ export interface ConnectionContext {
   retryAfterHint: number | null;
   lastError: ErrorInfo | null;
   network: NetworkStatus;
-  /** A token given by `auth: { token }` or `setAuthToken`; null means "ask the provider". */
-  token: string | null;
+  /**
+   * Whether the socket actor has a token provider. The token itself never enters the chart:
+   * context and events are printable and inspectable, so it stays with the socket actor.
+   */
   hasTokenProvider: boolean;
+  /** The current attempt is waiting for the token provider (for the timeout's message). */
+  awaitingToken: boolean;
   /** The one refresh through the provider after a rejection has been used. */
   authRefreshUsed: boolean;
   /** Increments with every socket the chart opens; stale socket events carry an older one. */
@@ -137,7 +141,10 @@ export type SocketEvent =
       authRejected: boolean;
       retryAfter: number | null;
     }
-  | { type: "socket.tokenMissing"; generation: number }
+  /** No usable token: the provider gave nothing or a non-string (`reason` says which, never the value). */
+  | { type: "socket.tokenMissing"; generation: number; reason: string }
+  /** The attempt is waiting for the token provider (`awaiting: true`), or its answer came. */
+  | { type: "socket.awaitingToken"; generation: number; awaiting: boolean }
   | { type: "socket.disconnected"; generation: number; reason: string }
   | { type: "socket.message"; generation: number; event: string; args: unknown[] }
   | { type: "socket.heartbeatAck"; generation: number; seq: number }
@@ -156,7 +163,8 @@ export type CommandEvent =
   | { type: "disconnect" }
   | { type: "forceReconnect" }
   | { type: "send"; event: string; args: unknown[]; ttl?: number; volatile?: boolean; ackId?: number; timeout?: number }
-  | { type: "auth.updated"; token: string }
+  /** A new token is in the socket actor's credentials (the event does not carry it). */
+  | { type: "auth.updated" }
   | { type: "network.online" }
   | { type: "network.offline" }
   | { type: "power.resume" }
@@ -171,7 +179,7 @@ export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
 
 /** Commands the chart sends to the socket actor. */
 export type SocketCommand =
-  | { type: "open"; generation: number; token: string | null }
+  | { type: "open"; generation: number }
   | { type: "close"; announceUnconfirmed?: boolean }
   | { type: "emit"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
   /** The server never acked a heartbeat on this socket: there is no delivery evidence to keep. */

@@ -1,6 +1,7 @@
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeValue, resolveConfig } from "../machine/config.js";
+import { kindOf, redact } from "../machine/errors.js";
 import {
   type ConnectionMachine,
   createConnectionMachine,
@@ -9,6 +10,7 @@ import {
 import { qualityOf } from "../machine/health.js";
 import {
   createSocketActor,
+  type Credentials,
   type SocketFactory,
   type SocketIoOptions,
   type SocketPort,
@@ -25,6 +27,7 @@ import type {
   ServiceEventName,
   TopLevelState,
 } from "../machine/types.js";
+import { createDebugLog, type Logger } from "./logging.js";
 
 /** XState's timer source, as `createActor` takes it (`SimulatedClock` implements it). */
 export type Clock = NonNullable<ActorOptions<ConnectionMachine>["clock"]>;
@@ -64,8 +67,24 @@ export interface WebSocketServiceOptions {
   clock?: Clock;
   /** Replaces socket.io-client's `io` (tests, custom transports). @default io */
   socketFactory?: SocketFactory;
-  /** Called when a listener throws; the other listeners still run. @default console.error */
-  onListenerError?: (error: unknown, eventName: ServiceEventName) => void;
+  /**
+   * Called when a listener (or the `logger`) throws; the other listeners still run.
+   * @default console.error
+   */
+  onListenerError?: (error: unknown, eventName: ServiceEventName | "logger") => void;
+  /**
+   * Refuse `http:` and `ws:` URLs, except for loopback hosts (`localhost`, `*.localhost`,
+   * `127.0.0.0/8`, `::1`). The token then only ever crosses the network inside TLS.
+   * @default false
+   */
+  requireSecureTransport?: boolean;
+  /**
+   * Structured debug log of transitions and decisions (see `docs/logging.md`); off when
+   * omitted. The token is redacted from every entry; application payloads are never logged.
+   * @example logger: (entry) => debug("softphone:websocket")(entry.message, entry)
+   * @default undefined
+   */
+  logger?: Logger;
 }
 
 /** Per-message options of {@link WebSocketService.sendWith}. */
@@ -121,6 +140,8 @@ const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "clock",
   "socketFactory",
   "onListenerError",
+  "requireSecureTransport",
+  "logger",
 ]);
 
 const TOP_LEVEL_STATES: readonly TopLevelState[] = [
@@ -153,7 +174,32 @@ const SERVICE_EVENTS = new Set(
   } satisfies Record<ServiceEventName, true>),
 );
 
-const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError"] as const;
+const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError", "logger"] as const;
+
+/** Socket.IO refuses to emit these (`"connect" is a reserved event name`); they are its own. */
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+
+/** Options of `io()` the service sets itself: passing them would be silently overridden. */
+const OWNED_SOCKET_OPTIONS: Record<string, string> = {
+  auth: "use the service's auth option (the token travels in the handshake auth payload)",
+  path: "use the service's path option",
+};
+
+/** Option keys whose values are never printed in an error: they may hold a secret. */
+const SECRET_KEY = /token|secret|passw|auth|credential|jwt|cookie|key/i;
+
+/** Loopback hosts, where `requireSecureTransport` still allows `http:`/`ws:`. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
 
 function fail(key: string, expected: string, value: unknown): never {
   throw new TypeError(`${key} must be ${expected}, got ${describeValue(value)}`);
@@ -164,7 +210,9 @@ function validateOptions(options: WebSocketServiceOptions): void {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key as keyof WebSocketServiceOptions)) {
       throw new TypeError(
-        `options.${key} is not a known option (value ${describeValue((options as unknown as Record<string, unknown>)[key])})`,
+        `options.${key} is not a known option (value ${
+          SECRET_KEY.test(key) ? `not shown: ${kindOf((options as unknown as Record<string, unknown>)[key])}` : describeValue((options as unknown as Record<string, unknown>)[key])
+        })`,
       );
     }
   }
@@ -177,17 +225,40 @@ function validateOptions(options: WebSocketServiceOptions): void {
     fail("url", "an http(s) or ws(s) URL", url);
   }
   if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) fail("url", "an http(s) or ws(s) URL", url);
+  if (parsed.username || parsed.password) {
+    throw new TypeError("url must not carry credentials (user:password@): the token travels in the handshake auth payload");
+  }
+  if (options.requireSecureTransport !== undefined && typeof options.requireSecureTransport !== "boolean") {
+    fail("requireSecureTransport", "a boolean", options.requireSecureTransport);
+  }
+  if (options.requireSecureTransport && (parsed.protocol === "http:" || parsed.protocol === "ws:") && !isLoopbackHost(parsed.hostname)) {
+    throw new TypeError(
+      `url must use https: or wss: when requireSecureTransport is set (loopback hosts excepted), got ${describeValue(url)}`,
+    );
+  }
   if (path !== undefined && (typeof path !== "string" || !path.startsWith("/"))) {
     fail("path", 'a string starting with "/"', path);
   }
+  // A string here is most likely the token itself, passed the wrong way: named by kind, never printed.
   if (auth !== undefined && typeof auth !== "function" && (auth === null || typeof auth !== "object")) {
-    fail("auth", "an object like { token } or a token provider function", auth);
+    const shown = typeof auth === "string" ? `${kindOf(auth)} (value not shown)` : describeValue(auth);
+    throw new TypeError(`auth must be an object like { token } or a token provider function, got ${shown}`);
   }
   if (auth && typeof auth === "object" && auth.token !== undefined && auth.token !== null && typeof auth.token !== "string") {
     fail("auth.token", "a string", auth.token);
   }
+  const token = auth && typeof auth === "object" && typeof auth.token === "string" ? auth.token : null;
+  if (token && token.length >= 4 && decodeURIComponent(url).includes(token)) {
+    throw new TypeError("url must not contain the auth token: it travels in the handshake auth payload only");
+  }
   if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
     fail("socketOptions", "an object", socketOptions);
+  }
+  for (const [key, advice] of Object.entries(OWNED_SOCKET_OPTIONS)) {
+    if (socketOptions && key in socketOptions) throw new TypeError(`socketOptions.${key} is set by the service: ${advice}`);
+  }
+  if (token && token.length >= 4 && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
+    throw new TypeError("socketOptions.query must not contain the auth token: it travels in the handshake auth payload only");
   }
   for (const key of FUNCTION_OPTIONS) {
     if (options[key] !== undefined && typeof options[key] !== "function") fail(key, "a function", options[key]);
@@ -195,11 +266,26 @@ function validateOptions(options: WebSocketServiceOptions): void {
   if (options.autoConnect !== undefined && typeof options.autoConnect !== "boolean") {
     fail("autoConnect", "a boolean", options.autoConnect);
   }
+  const { inspect, clock } = options;
+  if (inspect !== undefined && typeof inspect !== "function" && (inspect === null || typeof inspect !== "object" || typeof inspect.next !== "function")) {
+    fail("inspect", "an inspection observer (a function, or an object with next())", inspect);
+  }
+  if (
+    clock !== undefined &&
+    (clock === null || typeof clock !== "object" || typeof clock.setTimeout !== "function" || typeof clock.clearTimeout !== "function")
+  ) {
+    fail("clock", "a clock with setTimeout and clearTimeout (e.g. xstate's SimulatedClock)", clock);
+  }
 }
 
 function checkEventName(method: string, event: unknown): asserts event is string {
   if (typeof event !== "string" || event.length === 0) {
     throw new TypeError(`${method}: event must be a non-empty string, got ${describeValue(event)}`);
+  }
+  if (RESERVED_EVENTS.has(event)) {
+    throw new TypeError(
+      `${method}: "${event}" is a reserved Socket.IO event name and cannot be sent (reserved: ${[...RESERVED_EVENTS].join(", ")})`,
+    );
   }
 }
 
@@ -237,6 +323,18 @@ export function statusOf(value: unknown, context: ConnectionContext, disposed = 
 
 type AnyListener = (payload: never) => void;
 
+type Inspector = NonNullable<WebSocketServiceOptions["inspect"]>;
+
+/** One inspection observer that feeds all of `inspectors` (the user's and the debug log's). */
+function combineInspectors(inspectors: Inspector[]): (event: InspectionEvent) => void {
+  return (event) => {
+    for (const inspector of inspectors) {
+      if (typeof inspector === "function") inspector(event);
+      else inspector.next?.(event);
+    }
+  };
+}
+
 /**
  * The framework-free facade: commands go to the chart as events, everything returned
  * is derived from its snapshot.
@@ -246,7 +344,11 @@ export class WebSocketService {
   readonly actor: Actor<ConnectionMachine>;
   readonly #subscriptions = new Map<ServiceEventName, Map<AnyListener, { unsubscribe(): void }>>();
   readonly #acks = new Map<number, { resolve(response: unknown[]): void; reject(error: Error): void }>();
-  readonly #onListenerError: (error: unknown, eventName: ServiceEventName) => void;
+  readonly #onListenerError: (error: unknown, eventName: ServiceEventName | "logger") => void;
+  /** The token, shared with the socket actor only (see `Credentials`). */
+  readonly #credentials: Credentials = { token: null };
+  /** The debug log, when `options.logger` is given. */
+  readonly #log: ReturnType<typeof createDebugLog> | null;
   /** The socket actor's direct emit, for the send fast path. */
   readonly #port: SocketPort = { emit: null };
   #nextAckId = 1;
@@ -259,13 +361,30 @@ export class WebSocketService {
     const { auth } = options;
     const tokenProvider = typeof auth === "function" ? auth : undefined;
     const { token, ...authPayload } = typeof auth === "object" && auth !== null ? auth : { token: undefined };
+    this.#credentials.token = typeof token === "string" && token.length > 0 ? token : null;
     this.#onListenerError =
       options.onListenerError ??
       ((error, eventName) => console.error(`@softphone/websocket: a "${eventName}" listener threw`, error));
+    // Every token this service has held, for redaction in the log.
+    const tokens = new Set<string>();
+    const scrub = (text: string) => {
+      if (this.#credentials.token) tokens.add(this.#credentials.token);
+      return redact(text, tokens);
+    };
+    this.#log = options.logger
+      ? createDebugLog({
+          logger: options.logger,
+          now: options.now ?? Date.now,
+          scrub,
+          onError: (error) => this.#onListenerError(error, "logger"),
+        })
+      : null;
+    const inspectors = [options.inspect, this.#log?.inspect].filter((observer) => observer !== undefined);
 
     const machine = createConnectionMachine({ random: options.random, now: options.now }).provide({
       actors: {
         socket: createSocketActor({
+          credentials: this.#credentials,
           tokenProvider,
           requireToken: auth !== undefined,
           authPayload,
@@ -281,10 +400,9 @@ export class WebSocketService {
         url: options.url,
         path: options.path ?? "/socket.io/",
         config,
-        token: typeof token === "string" && token.length > 0 ? token : null,
         hasTokenProvider: tokenProvider !== undefined,
       },
-      ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(inspectors.length > 0 ? { inspect: combineInspectors(inspectors) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const settled = this.actor.on("request:settled", ({ ackId, response, error }) => {
@@ -305,10 +423,12 @@ export class WebSocketService {
         pending.reject(new Error(`the connection was lost before the ack arrived (${reason})`));
       }
     });
+    const logged = this.#log?.attach(this.actor);
     this.#internal = {
       unsubscribe: () => {
         settled.unsubscribe();
         lost.unsubscribe();
+        logged?.unsubscribe();
       },
     };
     this.actor.start();
@@ -317,12 +437,12 @@ export class WebSocketService {
 
   /** From `idle` or `exhausted`: start connecting with the attempt counter at 0. Elsewhere: no effect. */
   connect(): void {
-    if (!this.#disposed) this.actor.send({ type: "connect" });
+    if (!this.#ignoredAfterDispose("connect")) this.actor.send({ type: "connect" });
   }
 
   /** Close the socket, cancel every timer, go to `idle`; nothing reconnects until `connect()`. */
   disconnect(): void {
-    if (!this.#disposed) this.actor.send({ type: "disconnect" });
+    if (!this.#ignoredAfterDispose("disconnect")) this.actor.send({ type: "disconnect" });
   }
 
   /**
@@ -385,7 +505,7 @@ export class WebSocketService {
     if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
       fail("send options.ttl", "a number greater than 0", options.ttl);
     }
-    if (this.#disposed) return;
+    if (this.#ignoredAfterDispose("send")) return;
     const last = args.at(-1);
     let ackId: number | undefined;
     let payload = args;
@@ -480,23 +600,34 @@ export class WebSocketService {
 
   /** Store a new token; from `authRequired` this starts a new attempt at once. */
   setAuthToken(token: string): void {
-    if (typeof token !== "string" || token.length === 0) fail("setAuthToken: token", "a non-empty string", token);
-    if (!this.#disposed) this.actor.send({ type: "auth.updated", token });
+    if (typeof token !== "string" || token.length === 0) {
+      throw new TypeError(`setAuthToken: token must be a non-empty string, got ${kindOf(token)}${typeof token === "string" ? " (empty)" : " (value not shown)"}`);
+    }
+    if (this.#ignoredAfterDispose("setAuthToken")) return;
+    // The token goes to the socket actor's credentials; the chart only hears that one came.
+    this.#credentials.token = token;
+    this.actor.send({ type: "auth.updated" });
   }
 
   /** The network came back: an attempt at once, from `backingOff` and `exhausted`. */
   notifyOnline(): void {
-    if (!this.#disposed) this.actor.send({ type: "network.online" });
+    if (!this.#ignoredAfterDispose("notifyOnline")) this.actor.send({ type: "network.online" });
   }
 
   /** The network went away: no attempt is made or counted; a live socket is probed, not dropped. */
   notifyOffline(): void {
-    if (!this.#disposed) this.actor.send({ type: "network.offline" });
+    if (!this.#ignoredAfterDispose("notifyOffline")) this.actor.send({ type: "network.offline" });
   }
 
   /** The machine woke from sleep: probe the connection at once (or retry now when backing off). */
   notifyResume(): void {
-    if (!this.#disposed) this.actor.send({ type: "power.resume" });
+    if (!this.#ignoredAfterDispose("notifyResume")) this.actor.send({ type: "power.resume" });
+  }
+
+  /** True (and logged) when the service is disposed: the call does nothing. */
+  #ignoredAfterDispose(method: string): boolean {
+    if (this.#disposed) this.#log?.ignored(method);
+    return this.#disposed;
   }
 
   /** Stop for good: queued sends dropped (and announced), socket closed, timers and listeners released. */

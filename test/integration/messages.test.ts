@@ -112,7 +112,7 @@ describe("send() and request()", () => {
 describe("listeners", () => {
   it("a listener that throws breaks neither the service nor the other listeners", async () => {
     const { server } = await recordingServer();
-    const reported: { error: unknown; name: ServiceEventName }[] = [];
+    const reported: { error: unknown; name: ServiceEventName | "logger" }[] = [];
     const ws = service({
       url: server.url,
       config: fast,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { errorInfo, isAuthRejection, retryAfterOf } from "../../src/machine/auth.js";
+import { isAuthRejection, retryAfterOf } from "../../src/machine/auth.js";
+import { errorInfo } from "../../src/machine/errors.js";
 
 describe("isAuthRejection (default classifier)", () => {
   it.each([

@@ -6,13 +6,11 @@ const rejection = { authRejected: true };
 
 describe("auth rejection", () => {
   it("without a token provider: authRequired at once, no retry", () => {
-    const chart = startChart({ token: "bad" });
+    const chart = startChart();
     chart.actor.send({ type: "connect" });
-    expect(chart.socket.lastOpen().token).toBe("bad");
     chart.socket.fail("Unauthorized", rejection);
     expect(chart.actor.getSnapshot().value).toBe("authRequired");
     expect(chart.context()).toMatchObject({
-      token: null,
       attempt: 0,
       lastError: { message: "Unauthorized" },
       nextRetryAt: null,
@@ -34,7 +32,7 @@ describe("auth rejection", () => {
     chart.socket.fail("jwt expired", rejection);
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
     expect(chart.socket.opens()).toBe(2);
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2, token: null });
+    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
     expect(chart.context()).toMatchObject({ authRefreshUsed: true, attempt: 0, lastError: { message: "jwt expired" } });
     expect(chart.emitted).toEqual([{ type: "connection:auth_failed", error: { message: "jwt expired" } }]);
 
@@ -74,21 +72,24 @@ describe("auth rejection", () => {
   });
 
   it("a non-auth rejection is an ordinary failed attempt", () => {
-    const chart = startChart({ hasTokenProvider: true, token: "t" });
+    const chart = startChart({ hasTokenProvider: true });
     chart.actor.send({ type: "connect" });
     chart.socket.fail("Unauthorized?", { authRejected: false });
     expect(chart.state()).toBe("backingOff");
-    expect(chart.context()).toMatchObject({ attempt: 1, token: "t", authRefreshUsed: false });
+    expect(chart.context()).toMatchObject({ attempt: 1, authRefreshUsed: false });
   });
 });
 
 describe("tokenMissing", () => {
-  it("-> authRequired with no handshake and no auth_failed", () => {
+  it("-> authRequired with no handshake and no auth_failed; lastError is the actor's reason", () => {
     const chart = startChart({ hasTokenProvider: true });
     chart.actor.send({ type: "connect" });
-    chart.socket.tokenMissing();
+    chart.socket.tokenMissing("token provider returned a number; expected a string");
     expect(chart.state()).toBe("authRequired");
-    expect(chart.context()).toMatchObject({ attempt: 0, lastError: { message: "no auth token available" } });
+    expect(chart.context()).toMatchObject({
+      attempt: 0,
+      lastError: { message: "token provider returned a number; expected a string" },
+    });
     expect(chart.emitted).toEqual([{ type: "connection:auth_required" }]);
     runFor(chart.clock, DAY);
     expect(chart.socket.opens()).toBe(1);
@@ -96,33 +97,39 @@ describe("tokenMissing", () => {
 });
 
 describe("setAuthToken (auth.updated)", () => {
-  it("from authRequired: connecting at once with the new token and fresh counters", () => {
-    const chart = startChart({ token: "old" });
+  it("from authRequired: connecting at once with fresh counters", () => {
+    const chart = startChart();
     chart.actor.send({ type: "connect" });
     chart.socket.fail("invalid token", rejection);
-    chart.actor.send({ type: "auth.updated", token: "new" });
+    chart.actor.send({ type: "auth.updated" });
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2, token: "new" });
-    expect(chart.context()).toMatchObject({ token: "new", attempt: 0, authRefreshUsed: false });
+    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
+    expect(chart.context()).toMatchObject({ attempt: 0, authRefreshUsed: false });
     chart.socket.connect("sid");
     expect(chart.state()).toBe("connected");
     expect(chart.emittedOf("connection:reconnected")).toEqual([]);
   });
 
-  it("elsewhere only stores the token, used by the next handshake", () => {
+  it("elsewhere changes no state: the next handshake picks the token up from the socket actor", () => {
     const chart = startChart();
-    chart.actor.send({ type: "auth.updated", token: "a" });
+    chart.actor.send({ type: "auth.updated" });
     expect(chart.state()).toBe("idle");
-    expect(chart.context().token).toBe("a");
     expect(chart.socket.opens()).toBe(0);
     chart.actor.send({ type: "connect" });
-    expect(chart.socket.lastOpen().token).toBe("a");
     chart.socket.fail();
-    chart.actor.send({ type: "auth.updated", token: "b" });
+    chart.actor.send({ type: "auth.updated" });
     expect(chart.state()).toBe("backingOff");
     expect(chart.socket.opens()).toBe(1);
     runFor(chart.clock, chart.context().nextRetryDelay ?? 0);
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2, token: "b" });
+    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
+  });
+
+  it("the token never enters the chart: not in context, not in any command", () => {
+    const chart = startChart({ hasTokenProvider: true });
+    chart.actor.send({ type: "connect" });
+    chart.actor.send({ type: "auth.updated" });
+    expect(JSON.stringify(chart.context())).not.toMatch(/token"\s*:/);
+    for (const command of chart.socket.commands) expect(command).not.toHaveProperty("token");
   });
 
   it("connect() from authRequired does nothing; forceReconnect tries again (the provider is asked again)", () => {
@@ -134,6 +141,6 @@ describe("setAuthToken (auth.updated)", () => {
     expect(chart.socket.opens()).toBe(1);
     chart.actor.send({ type: "forceReconnect" });
     expect(chart.state()).toBe("connecting");
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2, token: null });
+    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
   });
 });

@@ -48,7 +48,7 @@ describe("idle", () => {
       nextRetryAt: null,
       lastError: null,
       network: "online",
-      token: null,
+      awaitingToken: false,
       generation: 0,
       queue: [],
     });
@@ -58,18 +58,16 @@ describe("idle", () => {
     expect(chart.socket.opens()).toBe(0);
   });
 
-  it("takes url, path, token, network and config from its input", () => {
+  it("takes url, path, network and config from its input", () => {
     const chart = startChart({
       url: "wss://example.test",
       path: "/rt/",
-      token: "t0",
       network: "offline",
       config: { baseDelay: 10, maxDelay: 20 },
     });
     expect(chart.context()).toMatchObject({
       url: "wss://example.test",
       path: "/rt/",
-      token: "t0",
       network: "offline",
       config: resolveConfig({ baseDelay: 10, maxDelay: 20 }),
     });
@@ -90,11 +88,11 @@ describe("idle", () => {
     expect(socket.opens()).toBe(0);
   });
 
-  it("connect -> connecting.handshaking with one open command (generation 1, the token)", () => {
-    const chart = startChart({ token: "t1" });
+  it("connect -> connecting.handshaking with one open command (generation 1)", () => {
+    const chart = startChart();
     chart.actor.send({ type: "connect" });
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
-    expect(chart.socket.commands.slice(1)).toEqual([{ type: "open", generation: 1, token: "t1" }]);
+    expect(chart.socket.commands.slice(1)).toEqual([{ type: "open", generation: 1 }]);
     expect(chart.context().generation).toBe(1);
   });
 });
@@ -177,7 +175,7 @@ describe("a failed attempt -> backingOff", () => {
     expect(chart.socket.opens()).toBe(1);
     runFor(chart.clock, 1);
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2, token: null });
+    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
     expect(chart.context()).toMatchObject({ attempt: 1, retries: 1, nextRetryDelay: null, nextRetryAt: null });
   });
 
@@ -566,7 +564,8 @@ describe("stale socket events", () => {
       authRejected: true,
       retryAfter: 60_000,
     });
-    chart.socket.report({ type: "socket.tokenMissing", generation: stale });
+    chart.socket.report({ type: "socket.tokenMissing", generation: stale, reason: "old" });
+    chart.socket.report({ type: "socket.awaitingToken", generation: stale, awaiting: true });
     chart.socket.report({ type: "socket.disconnected", generation: stale, reason: "transport close" });
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
     expect(chart.context()).toEqual(before.context);

@@ -188,7 +188,9 @@ describe("dead link detection", () => {
     expect(chart.context()).toMatchObject({
       attempt: 0,
       socketId: null,
-      lastError: { message: `no heartbeat ack ${unhealthyThreshold} times in a row` },
+      lastError: {
+        message: `connection lost: heartbeat timeout (no heartbeat ack ${unhealthyThreshold} times in a row)`,
+      },
     });
     expect(chart.socket.commands.at(-1)).toEqual({ type: "close" });
     runFor(chart.clock, 750);

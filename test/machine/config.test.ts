@@ -183,8 +183,6 @@ describe("createWebSocketService: options are validated before anything connects
     { key: "config.bogus", options: { config: { bogus: 1 } }, value: 1 },
     { key: "options.reconnect", options: { reconnect: true }, value: true },
     { key: "path", options: { path: "socket.io" }, value: "socket.io" },
-    { key: "auth", options: { auth: "token" }, value: "token" },
-    { key: "auth.token", options: { auth: { token: 42 } }, value: 42 },
     { key: "random", options: { random: 0.5 }, value: 0.5 },
     { key: "autoConnect", options: { autoConnect: "yes" }, value: "yes" },
     { key: "socketOptions", options: { socketOptions: "x" }, value: "x" },

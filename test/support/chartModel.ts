@@ -77,6 +77,7 @@ const HANDSHAKE_REPORTS = [
   "socket.connectFailed.auth",
   "socket.connectFailed.retryAfter",
   "socket.tokenMissing",
+  "socket.awaitingToken",
   "socket.disconnected",
   "socket.stale",
 ] as const;
@@ -186,7 +187,7 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
     case "clock.sleep":
       return null;
     case "auth.updated":
-      return { type, token: "fresh-token" };
+      return { type };
     case "send":
       return { type: "send", event: "chat", args: ["hello"] };
     case "send.volatile":
@@ -214,7 +215,9 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
         retryAfter: 300,
       };
     case "socket.tokenMissing":
-      return { type, generation };
+      return { type, generation, reason: "token provider returned no token" };
+    case "socket.awaitingToken":
+      return { type, generation, awaiting: true };
     case "socket.disconnected":
       return { type, generation, reason: "transport close" };
     case "socket.disconnected.server":

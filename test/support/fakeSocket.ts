@@ -47,7 +47,9 @@ export function createFakeSocket() {
         authRejected: extra.authRejected ?? false,
         retryAfter: extra.retryAfter ?? null,
       }),
-    tokenMissing: () => report({ type: "socket.tokenMissing", generation: generation() }),
+    tokenMissing: (reason = "no auth token available") =>
+      report({ type: "socket.tokenMissing", generation: generation(), reason }),
+    awaitingToken: (awaiting = true) => report({ type: "socket.awaitingToken", generation: generation(), awaiting }),
     drop: (reason = "transport close") => report({ type: "socket.disconnected", generation: generation(), reason }),
     message: (event: string, ...args: unknown[]) =>
       report({ type: "socket.message", generation: generation(), event, args }),
