@@ -22,6 +22,7 @@ export {
 export { isAuthRejection, retryAfterOf, type AuthErrorClassifier, type RejectionInfo } from "./machine/auth.js";
 export {
   createSocketActor,
+  type Credentials,
   type SocketActorInput,
   type SocketActorOptions,
   type SocketPort,
@@ -33,6 +34,7 @@ export type * from "./machine/types.js";
 export {
   WebSocketService,
   createWebSocketService,
+  RESERVED_EVENTS,
   statusOf,
   topLevelState,
   type Clock,
@@ -43,4 +45,5 @@ export {
   type WebSocketServiceOptions,
   type WebSocketStatus,
 } from "./services/WebSocketService.js";
+export { type LogEntry, type Logger } from "./services/logging.js";
 export { bindBrowserNetwork, bindPowerMonitor, type BrowserEventTarget, type PowerMonitorLike } from "./services/bindings.js";

@@ -72,7 +72,7 @@ function recordEverything(options: WebSocketServiceOptions) {
     logger: (entry: LogEntry) => keep(entry),
     inspect: (inspection: InspectionEvent) => {
       if ("snapshot" in inspection) keep((inspection.snapshot as { context?: unknown }).context ?? null);
-      keep(inspection.event);
+      if ("event" in inspection) keep(inspection.event);
     },
   });
   for (const name of EVERY_EVENT) {
