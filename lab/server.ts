@@ -20,6 +20,12 @@ export interface LabServerOptions {
   onConnection?: (socket: Socket) => void;
 }
 
+/**
+ * How long {@link LabServer.holdHandshakes} keeps a handshake in the middleware: milliseconds,
+ * or `"forever"` (until {@link LabServer.releaseHandshakes}, a kill or a close).
+ */
+export type HandshakeHold = number | "forever";
+
 /** How a refused handshake is answered while shedding load. */
 export interface Shedding {
   retryAfter: number | null;
@@ -33,6 +39,10 @@ export class LabServer {
   #port: number;
   #listening = false;
   #shedding: Shedding | null = null;
+  #hold: HandshakeHold | null = null;
+  /** Handshakes held in the middleware: their timer (null while held "forever") and the way on. */
+  readonly #held = new Set<{ timer: NodeJS.Timeout | null; proceed(): void }>();
+  readonly #handshakeWaiters = new Set<{ count: number; resolve(): void }>();
   /** Handshakes that reached the middleware (accepted or refused). */
   handshakes = 0;
   /** Handshakes refused by the middleware. */
@@ -64,21 +74,8 @@ export class LabServer {
       const token = (socket.handshake.auth as { token?: string }).token;
       this.seenTokens.push(token);
       this.seenQueries.push({ ...socket.handshake.query });
-      if (this.#shedding) {
-        this.refused += 1;
-        const error = new Error("server busy") as Error & { data?: unknown };
-        error.data = this.#shedding.retryAfter === null ? {} : { retryAfter: this.#shedding.retryAfter };
-        next(error);
-        return;
-      }
-      if (this.#tokens && (!token || !this.#tokens.has(token))) {
-        this.refused += 1;
-        const error = new Error(token ? "invalid token" : "unauthorized") as Error & { data?: unknown };
-        error.data = { status: 401 };
-        next(error);
-        return;
-      }
-      next();
+      this.#notifyHandshake();
+      this.#holdThen(() => this.#admit(token, next));
     });
     const ackHeartbeats = options.ackHeartbeats ?? true;
     this.io.on("connection", (socket) => {
@@ -93,6 +90,113 @@ export class LabServer {
       }
       options.onConnection?.(socket);
     });
+  }
+
+  /** The middleware's verdict on a handshake (after any hold). */
+  #admit(token: string | undefined, next: (error?: Error) => void): void {
+    if (this.#shedding) {
+      this.refused += 1;
+      const error = new Error("server busy") as Error & { data?: unknown };
+      error.data = this.#shedding.retryAfter === null ? {} : { retryAfter: this.#shedding.retryAfter };
+      next(error);
+      return;
+    }
+    if (this.#tokens && (!token || !this.#tokens.has(token))) {
+      this.refused += 1;
+      const error = new Error(token ? "invalid token" : "unauthorized") as Error & { data?: unknown };
+      error.data = { status: 401 };
+      next(error);
+      return;
+    }
+    next();
+  }
+
+  #holdThen(proceed: () => void): void {
+    const hold = this.#hold;
+    if (hold === null) {
+      proceed();
+      return;
+    }
+    const entry = {
+      timer: null as NodeJS.Timeout | null,
+      proceed: () => {
+        if (entry.timer !== null) clearTimeout(entry.timer);
+        if (this.#held.delete(entry)) proceed();
+      },
+    };
+    if (hold !== "forever") entry.timer = setTimeout(entry.proceed, hold);
+    this.#held.add(entry);
+  }
+
+  #notifyHandshake(): void {
+    for (const waiter of [...this.#handshakeWaiters]) {
+      if (this.handshakes >= waiter.count) waiter.resolve();
+    }
+  }
+
+  /** Forgets held handshakes without letting them on (their connections are gone). */
+  #dropHeld(): void {
+    for (const entry of this.#held) if (entry.timer !== null) clearTimeout(entry.timer);
+    this.#held.clear();
+  }
+
+  /**
+   * A slow or stuck server: from now on every handshake that reaches the middleware waits
+   * there (it is counted in `handshakes` at once) for `hold` ms, or `"forever"` until
+   * {@link releaseHandshakes}, before it is judged as usual. `null` stops holding new
+   * handshakes; those already held keep their own hold. A kill or close forgets held
+   * handshakes (Socket.IO ignores a verdict on a connection that closed meanwhile anyway).
+   */
+  holdHandshakes(hold: HandshakeHold | null): void {
+    if (hold !== null && hold !== "forever" && !(Number.isFinite(hold) && hold >= 0)) {
+      throw new TypeError(`holdHandshakes: hold must be ms >= 0, "forever" or null, got ${String(hold)}`);
+    }
+    this.#hold = hold;
+  }
+
+  /** Lets every held handshake go on now. */
+  releaseHandshakes(): void {
+    for (const entry of [...this.#held]) entry.proceed();
+  }
+
+  /** Handshakes waiting in the middleware right now (see {@link holdHandshakes}). */
+  get heldHandshakes(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Resolves once `count` handshakes in all reached the middleware (at once if they already
+   * did), for "the client is mid-handshake now"; rejects after `timeout` ms.
+   */
+  waitForHandshakes(count: number, timeout = 10_000): Promise<void> {
+    if (this.handshakes >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#handshakeWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#handshakeWaiters.delete(waiter);
+        reject(new Error(`${this.handshakes}/${count} handshakes within ${timeout} ms`));
+      }, timeout);
+      this.#handshakeWaiters.add(waiter);
+    });
+  }
+
+  /**
+   * Writes `data` as one raw Engine.IO message on the connection of `socket` (every open
+   * socket when omitted), past the Socket.IO encoder: e.g. `"9"` (no such packet type) or
+   * `'2["x"'` (broken JSON) makes the client's decoder fail, and socket.io-client closes
+   * with reason "parse error". Returns the number of connections written to.
+   */
+  writeRaw(data: string, socket?: Socket): number {
+    const targets = socket ? [socket] : [...this.io.of("/").sockets.values()];
+    for (const target of targets) target.conn.write(data);
+    return targets.length;
   }
 
   /** Starts a server on 127.0.0.1. */
@@ -140,6 +244,7 @@ export class LabServer {
 
   /** A crash: every TCP connection destroyed, the port closed. Clients see a transport close. */
   async kill(): Promise<void> {
+    this.#dropHeld();
     for (const socket of this.#rawSockets) socket.destroy();
     this.#rawSockets.clear();
     if (!this.#listening) return;
