@@ -35,6 +35,7 @@ export {
   WebSocketService,
   createWebSocketService,
   RESERVED_EVENTS,
+  SERVICE_EVENT_NAMES,
   statusOf,
   topLevelState,
   type Clock,

@@ -153,8 +153,11 @@ const TOP_LEVEL_STATES: readonly TopLevelState[] = [
   "exhausted",
 ];
 
-/** Every event `on()` accepts; the `satisfies` keeps it in step with ServiceEventMap. */
-const SERVICE_EVENTS = new Set(
+/**
+ * Every event `on()` accepts, in the order of `ServiceEventMap`; the `satisfies` keeps it in
+ * step with the map.
+ */
+export const SERVICE_EVENT_NAMES: readonly ServiceEventName[] = Object.freeze(
   Object.keys({
     "connection:connected": true,
     "connection:disconnected": true,
@@ -171,8 +174,10 @@ const SERVICE_EVENTS = new Set(
     "message:dropped": true,
     "message:unconfirmed": true,
     "request:settled": true,
-  } satisfies Record<ServiceEventName, true>),
+  } satisfies Record<ServiceEventName, true>) as ServiceEventName[],
 );
+
+const SERVICE_EVENTS: ReadonlySet<string> = new Set(SERVICE_EVENT_NAMES);
 
 const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError", "logger"] as const;
 

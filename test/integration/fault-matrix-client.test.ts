@@ -5,10 +5,11 @@ import { LabServer, type LabServerOptions } from "../../lab/server.js";
 import { unusedPort } from "../../lab/tcpProxy.js";
 import type { TokenProvider } from "../../src/machine/socketActor.js";
 import type { ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
-import type {
-  WebSocketService,
-  WebSocketServiceOptions,
-  WebSocketStatus,
+import {
+  SERVICE_EVENT_NAMES,
+  type WebSocketService,
+  type WebSocketServiceOptions,
+  type WebSocketStatus,
 } from "../../src/services/WebSocketService.js";
 import { recordEvents, Tally, waitForEvent } from "../support/events.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
@@ -69,23 +70,7 @@ async function synced(svc: WebSocketService): Promise<void> {
   expect(await svc.request("sync")).toBe("synced");
 }
 
-const ALL_EVENTS: readonly ServiceEventName[] = [
-  "connection:connected",
-  "connection:disconnected",
-  "connection:failed",
-  "connection:reconnecting",
-  "connection:reconnected",
-  "connection:max_attempts_reached",
-  "connection:auth_required",
-  "connection:auth_failed",
-  "connection:health_degraded",
-  "connection:health_check",
-  "connection:resumed",
-  "message",
-  "message:dropped",
-  "message:unconfirmed",
-  "request:settled",
-];
+const ALL_EVENTS = SERVICE_EVENT_NAMES;
 
 describe("fault matrix: the client's side of the wire", () => {
   it("unresolvable host name (real DNS on loopback, NXDOMAIN): lastError names ENOTFOUND and the host, connection:failed, backingOff; the send stays queued", async () => {

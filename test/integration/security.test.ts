@@ -2,10 +2,10 @@ import type { IncomingMessage } from "node:http";
 import type { InspectionEvent } from "xstate";
 import { describe, expect, it } from "vitest";
 import { LabServer } from "../../lab/server.js";
-import type { ServiceEventName } from "../../src/machine/types.js";
 import type { LogEntry } from "../../src/services/logging.js";
 import {
   createWebSocketService,
+  SERVICE_EVENT_NAMES,
   type WebSocketService,
   type WebSocketServiceOptions,
 } from "../../src/services/WebSocketService.js";
@@ -19,22 +19,8 @@ const FIRST = "s3cr3t-first-7f1e9a";
 const SECOND = "s3cr3t-second-42bd0c";
 const SECRETS = [FIRST, SECOND];
 
-const EVERY_EVENT: ServiceEventName[] = [
-  "connection:connected",
-  "connection:disconnected",
-  "connection:failed",
-  "connection:reconnecting",
-  "connection:reconnected",
-  "connection:max_attempts_reached",
-  "connection:auth_required",
-  "connection:auth_failed",
-  "connection:health_degraded",
-  "connection:health_check",
-  "connection:resumed",
-  "message",
-  "message:dropped",
-  "message:unconfirmed",
-];
+/** Every public event (request:settled is internal: it carries application responses only). */
+const EVERY_EVENT = SERVICE_EVENT_NAMES.filter((name) => name !== "request:settled");
 
 /**
  * A gateway as careless as they come: it accepts only `accepted` tokens, and its refusal
