@@ -144,7 +144,8 @@ const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "logger",
 ]);
 
-const TOP_LEVEL_STATES: readonly TopLevelState[] = [
+/** The six top-level states of the chart, in the contract's order. */
+export const TOP_LEVEL_STATES: readonly TopLevelState[] = [
   "idle",
   "connecting",
   "connected",
