@@ -628,6 +628,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           },
           // An attempt is already on its way: join it instead of opening a second socket.
           forceReconnect: { actions: "resetAttempts" },
+          // A new token while a handshake is in flight: that handshake carries the old one, and
+          // its rejection would land in authRequired with the new token never tried. Start the
+          // attempt over with the new token (the old socket is closed, its events are stale).
+          "auth.updated": { target: "connecting", reenter: true, actions: "resetTokenRefresh" },
         },
       },
       connected: {
