@@ -88,8 +88,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     let stopped = false;
     // Delivery evidence for the current socket: sends after the last acked heartbeat are
     // unconfirmed. Kept here, not in the chart's context, so that a send costs no transition.
-    // Tracking stops when the chart finds that this server never acks heartbeats.
+    // Tracking stops when the chart finds that this server does not ack heartbeats, but only
+    // once the server has shown it is alive (a ping or a message after that finding): a first
+    // ack lost to a link that died right after the handshake looks the same as a server that
+    // never acks, and the sends made on that dead link must still be announced when it drops.
     let tracking = true;
+    let stopTrackingWhenAlive = false;
     let lastHeartbeatSeq = 0;
     /** The token of the current handshake: redacted from every error text. */
     let tokenInUse: string | null = null;
@@ -136,8 +140,16 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       });
       socket = created;
       tracking = true;
+      stopTrackingWhenAlive = false;
       lastHeartbeatSeq = 0;
       unconfirmed.clear();
+      const alive = () => {
+        if (!stopTrackingWhenAlive || socket !== created) return;
+        stopTrackingWhenAlive = false;
+        tracking = false;
+        unconfirmed.clear();
+      };
+      created.io.on("ping", alive);
       created.on("connect", () => {
         report({ type: "socket.connected", generation: forGeneration, socketId: created.id ?? "" });
       });
@@ -159,6 +171,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         reportUnconfirmed(forGeneration);
       });
       created.onAny((event: string, ...args: unknown[]) => {
+        alive();
         report({ type: "socket.message", generation: forGeneration, event, args });
       });
       created.connect();
@@ -243,8 +256,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           });
           break;
         case "stopDeliveryTracking":
-          tracking = false;
-          unconfirmed.clear();
+          if (tracking) stopTrackingWhenAlive = true;
           break;
         case "close":
           if (command.announceUnconfirmed) reportUnconfirmed(generation);
@@ -266,6 +278,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
             if (acked === socket) {
               // The server answered a heartbeat sent after these: TCP delivered them first.
               unconfirmed.confirm(seq);
+              // A late ack: this server does ack after all, keep (or start again) tracking.
+              stopTrackingWhenAlive = false;
+              tracking = true;
             }
             report({ type: "socket.heartbeatAck", generation: command.generation, seq });
           });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LabServer } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
+import { io } from "socket.io-client";
 import { createWebSocketService } from "../../src/services/WebSocketService.js";
 import { createCleanup, recordEvents, Tally, waitForEvent, waitForState } from "../support/events.js";
 
@@ -141,5 +142,104 @@ describe("requests whose socket is lost", () => {
     expect(svc.getStatus().queuedMessages).toBe(1);
     await server.restart();
     await expect(queued).resolves.toBe("ok");
+  });
+});
+
+/** A socket factory that hands each socket's Engine.IO pings (server -> client) to `pings`. */
+function countingPings(pings: Tally) {
+  return (url: string, options: Parameters<typeof io>[1]) => {
+    const socket = io(url, options);
+    socket.io.on("ping", () => pings.push(undefined));
+    return socket;
+  };
+}
+
+/** The chart has given up waiting for the first ack (it is resting until the next heartbeat). */
+const restingAfterFirstBeat = (context: Context) => context.heartbeatSeq === 1 && context.heartbeatDueAt !== null;
+
+describe("a link that dies before the first heartbeat ack", () => {
+  it("looks like a server that never acks, yet its sends are announced when Engine.IO's ping timeout drops it", async () => {
+    const received = new Tally<string>();
+    const server = cleanup.add(
+      await LabServer.start({
+        pingInterval: 400,
+        pingTimeout: 300,
+        onConnection: (socket) => socket.on("note", (text: string) => received.push(text)),
+      }),
+      (s) => s.close(),
+    );
+    const proxy = cleanup.add(await TcpProxy.start(server.port), (p) => p.close());
+    const svc = cleanup.add(
+      createWebSocketService({
+        url: proxy.url,
+        config: { heartbeatInterval: 5_000, heartbeatTimeout: 200, baseDelay: 50, maxDelay: 100, connectionTimeout: 500 },
+      }),
+      (s) => s.dispose(),
+    );
+    const announced = recordEvents(svc, ["message:unconfirmed", "message:dropped", "connection:disconnected"]);
+    // The first heartbeat goes out as the connection comes up: the blackhole takes it, and its ack.
+    svc.on("connection:connected", () => proxy.blackhole());
+    svc.connect();
+    await waitForState(svc, "connected");
+    svc.send("note", "after-the-handshake");
+    // No ack ever on this connection: taken for a server that does not ack, not dropped for it...
+    await untilContext(svc, restingAfterFirstBeat);
+    expect(svc.getStatus().state).toBe("connected");
+    // ...but no ping gets through either, so the send stays remembered until Engine.IO gives up.
+    await waitForEvent(svc, "message:unconfirmed", { timeout: 5_000 });
+    expect(announced.of("connection:disconnected")).toEqual([{ reason: "ping timeout" }]);
+    expect(announced.of("message:unconfirmed")).toEqual([
+      { event: "note", args: ["after-the-handshake"], reason: expect.any(String) },
+    ]);
+    expect(announced.of("message:dropped")).toEqual([]);
+    expect(received.count).toBe(0);
+  });
+
+  it("a server that is alive but does not ack: once a ping follows the missed ack, nothing more is remembered", async () => {
+    const server = cleanup.add(await LabServer.start({ ackHeartbeats: false, pingInterval: 150, pingTimeout: 5_000 }), (s) =>
+      s.close(),
+    );
+    const pings = new Tally();
+    const svc = cleanup.add(
+      createWebSocketService({
+        url: server.url,
+        socketFactory: countingPings(pings),
+        config: { heartbeatInterval: 5_000, heartbeatTimeout: 100, baseDelay: 50, maxDelay: 100 },
+      }),
+      (s) => s.dispose(),
+    );
+    const announced = recordEvents(svc, ["message:unconfirmed", "connection:disconnected"]);
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, restingAfterFirstBeat);
+    await pings.waitFor(pings.count + 1);
+    svc.send("note", "to-a-live-server");
+    await server.kill();
+    await waitForEvent(svc, "connection:disconnected");
+    expect(announced.of("connection:disconnected")).toEqual([{ reason: "transport close" }]);
+    expect(announced.of("message:unconfirmed")).toEqual([]);
+  });
+
+  it("the same server, lost before any ping followed the missed ack: the send is announced", async () => {
+    const server = cleanup.add(await LabServer.start({ ackHeartbeats: false, pingInterval: 5_000, pingTimeout: 5_000 }), (s) =>
+      s.close(),
+    );
+    const svc = cleanup.add(
+      createWebSocketService({
+        url: server.url,
+        config: { heartbeatInterval: 5_000, heartbeatTimeout: 100, baseDelay: 50, maxDelay: 100 },
+      }),
+      (s) => s.dispose(),
+    );
+    const announced = recordEvents(svc, ["message:unconfirmed"]);
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, restingAfterFirstBeat);
+    svc.send("note", "before-any-ping");
+    await server.kill();
+    await waitForEvent(svc, "message:unconfirmed");
+    expect(announced.of("message:unconfirmed")).toEqual([
+      { event: "note", args: ["before-any-ping"], reason: expect.any(String) },
+    ]);
   });
 });
