@@ -1,0 +1,449 @@
+import type { IncomingMessage } from "node:http";
+import { io, type Socket as ClientSocket } from "socket.io-client";
+import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../bench/lib/prng.js";
+import { TcpProxy } from "../../lab/tcpProxy.js";
+import type { ServiceEventName } from "../../src/machine/types.js";
+import { eventually, waitForEvent, waitForState } from "../support/events.js";
+import { integrationRig } from "../support/integration.js";
+import { scaled } from "../support/scale.js";
+
+/**
+ * Soak: one service against a real Socket.IO server (with tokens) through a TCP proxy, under
+ * a seeded random schedule of faults for a fixed time, with sends throughout:
+ * - server kill + restart (every TCP connection destroyed, port closed for a while);
+ * - kickAll (`io server disconnect`, with reconnectOnServerDisconnect: true);
+ * - a silent link: proxy blackhole for a while, then restore;
+ * - a proxy cut (every connection reset);
+ * - an auth flip: the server accepts a new token and revokes the current one (cutting the
+ *   session), the app hands the new token over a moment later;
+ * - offline for a while, then online; a resume (wake from sleep).
+ *
+ * The schedule (fault kinds, durations, gaps) and the sends come from PRNGs seeded with the
+ * printed seed; `SOFTPHONE_SOAK_SEED=<seed>` replays it. Real time still decides how faults
+ * and the service's timers interleave, so a replay is the same schedule, not the same run.
+ *
+ * Invariants, checked on every chart transition, every server connection, every socket the
+ * service creates, and every 5 ms:
+ * - the service holds at most one Socket.IO client socket that is not closed (its engine
+ *   `opening` or `open`), counted through a `socketFactory` around socket.io-client's `io`;
+ * - the server holds at most one socket, not counting a socket whose TCP path is known dead
+ *   AND that the client has already let go of. "Known dead" is decided by the proxy, which
+ *   runs with `deadAfterDrop`: a connection that lost bytes to a blackhole stays dead after
+ *   `restore()` and neither side's close crosses it (a NAT box that lost the mapping does not
+ *   forward a FIN either), and a connection `cut()` is dead too. Such a server socket lingers
+ *   until the server's own Engine.IO ping timeout (1 s + 1 s here): the client closed it, but
+ *   the goodbye never reached the server. Every other server socket counts, strictly.
+ * At the end (faults stopped, server up, link restored, online, valid token) the service is
+ * connected again, and every send marker is accounted for exactly once: received by the
+ * server, or announced by `message:dropped`, or by `message:unconfirmed` (which may also have
+ * been received: allowed, it is never resent). No marker reaches the server twice. No service
+ * call or listener throws, and the process sees no unhandled rejection or uncaught exception.
+ */
+
+const DURATION = scaled(8_000, 60_000);
+
+function seedFromEnv(): number {
+  const fromEnv = process.env.SOFTPHONE_SOAK_SEED;
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const seed = Number(fromEnv);
+    if (!Number.isInteger(seed)) throw new TypeError(`SOFTPHONE_SOAK_SEED must be an integer, got ${fromEnv}`);
+    return seed >>> 0;
+  }
+  return (Date.now() ^ (process.pid << 16)) >>> 0;
+}
+
+const SEED = seedFromEnv();
+
+const CONFIG = {
+  heartbeatInterval: 300,
+  heartbeatTimeout: 200,
+  unhealthyThreshold: 2,
+  healthCheckInterval: 1_000,
+  baseDelay: 50,
+  maxDelay: 400,
+  jitterRange: 50,
+  connectionTimeout: 800,
+  maxReconnectAttempts: 100_000,
+  reconnectOnServerDisconnect: true,
+  stablePeriod: 1_000,
+  // Small, so that outages overflow and expire queued sends too.
+  maxQueueSize: 50,
+  queueTtl: 2_000,
+};
+
+/** The service is connected again within this long after the faults stop (generous: a retry is ≤ ~450 ms). */
+const RECONNECT_BOUND = 10_000;
+
+const FAULT_KINDS = ["kill", "kick", "blackhole", "cut", "authFlip", "offline", "resume"] as const;
+type FaultKind = (typeof FAULT_KINDS)[number];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const rig = integrationRig();
+
+describe(`a randomised fault run of ${DURATION / 1000} s against a real server`, () => {
+  it("never throws, never holds two sockets, accounts for every send, and reconnects once the faults stop", async () => {
+    console.log(`fault-run seed ${SEED} (replay with SOFTPHONE_SOAK_SEED=${SEED})`);
+    const faultRandom = mulberry32(SEED);
+    const sendRandom = mulberry32(SEED ^ 0x5bd1e995);
+    const jitterRandom = mulberry32(SEED ^ 0x9e3779b9);
+    const between = (random: () => number, low: number, high: number) => Math.round(low + random() * (high - low));
+
+    const started = Date.now();
+    const elapsed = () => Date.now() - started;
+    // What happened, in order, printed when an assertion below fails.
+    const timeline: string[] = [];
+    const log = (what: string) => timeline.push(`${elapsed()} ${what}`);
+    const violations: string[] = [];
+    const violation = (what: string) => {
+      if (violations.length < 50) violations.push(`${elapsed()} ms: ${what}`);
+    };
+
+    // Process-level: nothing may escape as an unhandled rejection or an uncaught exception.
+    const processErrors: string[] = [];
+    const onRejection = (reason: unknown) => processErrors.push(`unhandledRejection: ${String(reason)}`);
+    const onException = (error: unknown) => processErrors.push(`uncaughtException: ${String(error)}`);
+    process.on("unhandledRejection", onRejection);
+    process.on("uncaughtException", onException);
+    let sampler: ReturnType<typeof setInterval> | undefined;
+    let passed = false;
+
+    try {
+      // ---- server side: receipts, and which TCP connection each socket came over.
+      const received = new Map<string, number>();
+      const serverPorts = new Map<string, number | undefined>();
+      const transports = new Map<string, number>();
+      let requestsAnswered = 0;
+      let currentToken = "token-0";
+      const server = await rig.startServer({
+        tokens: [currentToken],
+        pingInterval: 1_000,
+        pingTimeout: 1_000,
+        onConnection: (socket) => {
+          serverPorts.set(socket.id, (socket.conn.request as IncomingMessage).socket?.remotePort);
+          transports.set(socket.conn.transport.name, (transports.get(socket.conn.transport.name) ?? 0) + 1);
+          log(`server: ${socket.id} connected (port ${String(serverPorts.get(socket.id))})`);
+          socket.on("disconnect", (reason) => {
+            serverPorts.delete(socket.id);
+            log(`server: ${socket.id} disconnected (${reason})`);
+          });
+          socket.on("m", (marker: string) => received.set(marker, (received.get(marker) ?? 0) + 1));
+          socket.on("r", (marker: string, ack: (reply: string) => void) => {
+            requestsAnswered += 1;
+            ack(marker);
+          });
+          socket.on("fence", (ack: () => void) => ack());
+          check("server connection");
+        },
+      });
+      const proxy = rig.cleanup.add(await TcpProxy.start(server.port, 0, { deadAfterDrop: true }), (p) => p.close());
+
+      // ---- client side: every socket the service creates, until its engine is closed.
+      const clientSockets: { socket: ClientSocket; id: string | undefined }[] = [];
+      const isLive = (socket: ClientSocket) => {
+        const readyState = socket.io.engine?.readyState;
+        return readyState === undefined || readyState === "opening" || readyState === "open";
+      };
+      let socketsCreated = 0;
+      let maxClientLive = 0;
+      let maxServerCounted = 0;
+      let maxServerRaw = 0;
+      let excludedSeen = 0;
+
+      function check(where: string): void {
+        for (let i = clientSockets.length - 1; i >= 0; i--) {
+          if (!isLive(clientSockets[i]!.socket)) clientSockets.splice(i, 1);
+        }
+        maxClientLive = Math.max(maxClientLive, clientSockets.length);
+        if (clientSockets.length > 1) violation(`${where}: the service holds ${clientSockets.length} live sockets`);
+        const liveIds = new Set(clientSockets.map((entry) => entry.socket.id ?? entry.id));
+        let counted = 0;
+        const details: string[] = [];
+        const sockets = server.io.of("/").sockets;
+        for (const id of sockets.keys()) {
+          const port = serverPorts.get(id);
+          const path = port === undefined ? undefined : proxy.connectionByUpstreamPort(port);
+          const deadPath = path !== undefined && (path.cut || path.droppedBytes > 0);
+          details.push(`${id} port ${String(port)} path ${JSON.stringify(path)} client-live ${liveIds.has(id)}`);
+          if (deadPath && !liveIds.has(id)) excludedSeen += 1;
+          else counted += 1;
+        }
+        maxServerRaw = Math.max(maxServerRaw, sockets.size);
+        maxServerCounted = Math.max(maxServerCounted, counted);
+        if (counted > 1) violation(`${where}: the server holds ${counted} sockets: ${details.join("; ")}`);
+      }
+
+      // ---- the service, with every call and listener guarded.
+      const serviceErrors: string[] = [];
+      const listenerErrors: string[] = [];
+      const events = new Map<string, number>();
+      const dropped = new Map<string, string[]>();
+      const unconfirmed = new Map<string, number>();
+      const service = rig.service({
+        url: proxy.url,
+        auth: { token: currentToken },
+        config: CONFIG,
+        // WebSocket only. The server-side count ties a socket to the one TCP connection its
+        // transport runs over; an Engine.IO polling session runs over many (one per request,
+        // kept alive or not), so a polling socket whose goodbye was lost could not be told from
+        // a live one. So this run does not cover the polling fallback under faults.
+        socketOptions: { transports: ["websocket"] },
+        random: jitterRandom,
+        onListenerError: (error, name) => listenerErrors.push(`${name}: ${String(error)}`),
+        socketFactory: (url, options) => {
+          check("before a new socket");
+          const socket = io(url, options);
+          socketsCreated += 1;
+          const entry = { socket, id: undefined as string | undefined };
+          socket.on("connect", () => {
+            entry.id = socket.id;
+          });
+          clientSockets.push(entry);
+          log(`socket #${socketsCreated} created`);
+          check("new socket");
+          return socket;
+        },
+      });
+      const call = (what: string, fn: () => void) => {
+        try {
+          fn();
+        } catch (error) {
+          serviceErrors.push(`${what}: ${String(error)}`);
+        }
+      };
+      const eventNames: ServiceEventName[] = [
+        "connection:connected",
+        "connection:disconnected",
+        "connection:failed",
+        "connection:reconnecting",
+        "connection:reconnected",
+        "connection:max_attempts_reached",
+        "connection:auth_required",
+        "connection:auth_failed",
+        "connection:health_degraded",
+        "connection:health_check",
+        "connection:resumed",
+        "message",
+        "message:dropped",
+        "message:unconfirmed",
+      ];
+      for (const name of eventNames) {
+        service.on(name, (payload) => {
+          events.set(name, (events.get(name) ?? 0) + 1);
+          if (name !== "connection:health_check") log(`${name} ${JSON.stringify(payload)}`);
+        });
+      }
+      service.on("message:dropped", ({ event, args, reason }) => {
+        if (event !== "m") return;
+        const marker = args[0] as string;
+        dropped.set(marker, [...(dropped.get(marker) ?? []), reason]);
+      });
+      service.on("message:unconfirmed", ({ event, args }) => {
+        if (event !== "m") return;
+        const marker = args[0] as string;
+        unconfirmed.set(marker, (unconfirmed.get(marker) ?? 0) + 1);
+      });
+      // Connections in order, and whether the server acked a heartbeat on each (reported in the summary).
+      const connections: { socketId: string; at: number; acked: boolean }[] = [];
+      const transitions = service.actor.subscribe((snapshot) => {
+        check("transition");
+        const { socketId, heartbeatsAcked } = snapshot.context;
+        const { state } = service.getStatus();
+        if (state !== "connected" || socketId === null) return;
+        let current = connections.at(-1);
+        if (current?.socketId !== socketId) {
+          current = { socketId, at: Date.now(), acked: false };
+          connections.push(current);
+        }
+        if (heartbeatsAcked) current.acked = true;
+      });
+      sampler = setInterval(() => check("sample"), 5);
+
+      call("connect", () => service.connect());
+      await waitForState(service, "connected");
+
+      // ---- sends and requests, throughout.
+      const sent: string[] = [];
+      /** Where each marker went out: the connection it was sent on, or null if it was queued. */
+      const sentOn = new Map<string, { at: number; socketId: string | null }>();
+      const requests: Promise<unknown>[] = [];
+      let requestsResolved = 0;
+      let requestsRejected = 0;
+      let sending = true;
+      const sendLoop = (async () => {
+        let next = 0;
+        while (sending) {
+          const marker = `m${next++}`;
+          const kind = sendRandom();
+          if (kind < 0.1) call("sendWith volatile", () => service.sendWith({ volatile: true }, "m", marker));
+          else if (kind < 0.2) call("sendWith ttl", () => service.sendWith({ ttl: between(sendRandom, 200, 2_000) }, "m", marker));
+          else call("send", () => service.send("m", marker));
+          sent.push(marker);
+          const status = service.getStatus();
+          sentOn.set(marker, { at: Date.now(), socketId: status.isConnected ? status.socketId : null });
+          log(`send ${marker} (${service.getStatus().state})`);
+          if (kind > 0.97) {
+            requests.push(
+              service.requestWith({ timeout: 1_500 }, "r", `r${next}`).then(
+                () => (requestsResolved += 1),
+                () => (requestsRejected += 1),
+              ),
+            );
+          }
+          await sleep(between(sendRandom, 5, 40));
+        }
+      })();
+
+      // ---- the fault schedule.
+      const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+      const schedule: string[] = [];
+      let tokenNumber = 0;
+      const faults: Record<FaultKind, () => Promise<void>> = {
+        kill: async () => {
+          await server.kill();
+          await sleep(between(faultRandom, 20, 600));
+          await server.restart();
+        },
+        kick: async () => server.kickAll(),
+        blackhole: async () => {
+          proxy.blackhole();
+          await sleep(between(faultRandom, 100, 1_500));
+          proxy.restore();
+        },
+        cut: async () => proxy.cut(),
+        authFlip: async () => {
+          const next = `token-${++tokenNumber}`;
+          server.acceptToken(next);
+          server.revokeToken(currentToken);
+          currentToken = next;
+          await sleep(between(faultRandom, 0, 400));
+          call("setAuthToken", () => service.setAuthToken(next));
+        },
+        offline: async () => {
+          call("notifyOffline", () => service.notifyOffline());
+          await sleep(between(faultRandom, 50, 800));
+          call("notifyOnline", () => service.notifyOnline());
+        },
+        resume: async () => call("notifyResume", () => service.notifyResume()),
+      };
+      while (elapsed() < DURATION) {
+        const kind = FAULT_KINDS[Math.floor(faultRandom() * FAULT_KINDS.length)]!;
+        faultCounts[kind] += 1;
+        schedule.push(`${elapsed()}:${kind}@${service.getStatus().state}`);
+        log(`FAULT ${kind} (${service.getStatus().state})`);
+        await faults[kind]();
+        log(`fault ${kind} over`);
+        await sleep(between(faultRandom, 50, 500));
+      }
+      sending = false;
+      await sendLoop;
+
+      // ---- the faults stop: everything restored (each fault restores its own), online, valid token.
+      proxy.restore();
+      await server.listen();
+      call("notifyOnline", () => service.notifyOnline());
+      const faultsStopped = Date.now();
+      const stateAtStop = service.getStatus().state;
+      await waitForState(service, "connected", RECONNECT_BOUND);
+      const reconnectMs = Date.now() - faultsStopped;
+      // A fence: once the server acks it on a live connection, every earlier send on it has arrived,
+      // and every earlier socket is gone (its unconfirmed sends announced). A connection that is
+      // stale at the stop (a dead path not yet detected) fails the fence: wait for the next one.
+      let fenceMs = -1;
+      for (let tries = 0; tries < 5 && fenceMs < 0; tries++) {
+        try {
+          await waitForState(service, "connected", RECONNECT_BOUND);
+          await service.requestWith({ timeout: 3_000 }, "fence");
+          fenceMs = Date.now() - faultsStopped;
+        } catch {
+          // the connection was lost meanwhile: try on the next one
+        }
+      }
+      expect(fenceMs, "the fence was acked on a connection after the faults stopped").toBeGreaterThanOrEqual(0);
+      await Promise.all(requests);
+      check("end");
+      clearInterval(sampler);
+      sampler = undefined;
+      transitions.unsubscribe();
+
+      // ---- accounting.
+      const problems: string[] = [];
+      const sentSet = new Set(sent);
+      let receivedAndUnconfirmed = 0;
+      for (const marker of sent) {
+        const r = received.get(marker) ?? 0;
+        const d = dropped.get(marker)?.length ?? 0;
+        const u = unconfirmed.get(marker) ?? 0;
+        if (r > 1) problems.push(`${marker} received ${r} times`);
+        if (d > 1 || u > 1) problems.push(`${marker} announced ${d} dropped, ${u} unconfirmed`);
+        if (d > 0 && (r > 0 || u > 0)) problems.push(`${marker} dropped (${dropped.get(marker)!.join()}) but also received ${r} / unconfirmed ${u}`);
+        // Even a link that died before its first heartbeat ack (the chart takes that for a server
+        // that does not ack) announces its sends: the socket actor keeps them until the server
+        // shows it is alive (docs/queue.md).
+        if (r + d + u === 0) problems.push(`${marker} neither received nor announced (${JSON.stringify(sentOn.get(marker))})`);
+        if (r > 0 && u > 0) receivedAndUnconfirmed += 1;
+      }
+      for (const marker of received.keys()) if (!sentSet.has(marker)) problems.push(`${marker} received but never sent`);
+      const dropReasons: Record<string, number> = {};
+      for (const reasons of dropped.values()) for (const reason of reasons) dropReasons[reason] = (dropReasons[reason] ?? 0) + 1;
+
+      console.log(
+        [
+          `fault-run seed ${SEED}: ${DURATION} ms of faults, ${elapsed()} ms wall`,
+          `faults: ${JSON.stringify(faultCounts)} (${schedule.length} in all)`,
+          `schedule: ${schedule.join(" ")}`,
+          `sends: ${sent.length}, received ${[...received.keys()].length}, dropped ${dropped.size} ${JSON.stringify(dropReasons)}, unconfirmed ${unconfirmed.size} (of which also received ${receivedAndUnconfirmed}), queued at the end ${service.getStatus().queuedMessages}`,
+          `connections: ${connections.length}, ${connections.filter((connection) => !connection.acked).length} without a heartbeat ack`,
+          `requests: ${requests.length} (${requestsResolved} resolved, ${requestsRejected} rejected; server answered ${requestsAnswered})`,
+          `events: ${JSON.stringify(Object.fromEntries(events))}`,
+          `sockets: ${socketsCreated} created by the service, at most ${maxClientLive} live at once; server: ${server.connections} connections, ${server.handshakes} handshakes (${server.refused} refused), at most ${maxServerRaw} open at once, ${maxServerCounted} counting dead paths out (${excludedSeen} dead-path samples); transports ${JSON.stringify(Object.fromEntries(transports))}; proxy accepted ${proxy.accepted}`,
+          `after the faults stopped (state ${stateAtStop}): connected after ${reconnectMs} ms, fence acked after ${fenceMs} ms`,
+        ].join("\n"),
+      );
+
+      expect(violations).toEqual([]);
+      expect(problems.slice(0, 20)).toEqual([]);
+      expect(serviceErrors).toEqual([]);
+      expect(listenerErrors).toEqual([]);
+      expect(processErrors).toEqual([]);
+      expect(service.getStatus().queuedMessages).toBe(0);
+      expect(requestsResolved + requestsRejected).toBe(requests.length);
+      // The run did meet faults and the service did carry traffic through them.
+      expect(schedule.length).toBeGreaterThan(3);
+      expect(received.size).toBeGreaterThan(0);
+      // The dead sockets of abandoned paths are gone after the server's ping timeout: one socket left.
+      await eventually(() => expect(server.openSockets()).toBe(1), 5_000);
+      expect(service.getStatus().state).toBe("connected");
+      passed = true;
+    } finally {
+      if (!passed) console.log(`fault-run seed ${SEED} failed; timeline:\n${timeline.join("\n")}`);
+      if (sampler) clearInterval(sampler);
+      process.off("unhandledRejection", onRejection);
+      process.off("uncaughtException", onException);
+    }
+  });
+  // Found by this run (seed-independent, timing-dependent there): an auth flip whose new token
+  // arrived while a handshake with the revoked one was in flight left the service in
+  // authRequired for good, holding a token it never tried. Pinned down deterministically here.
+  it("uses a token handed over while a handshake with the old one is in flight", async () => {
+    const server = await rig.startServer({ tokens: ["old"] });
+    const service = rig.service({ url: server.url, auth: { token: "old" }, config: { baseDelay: 50, maxDelay: 100 } });
+    service.connect();
+    await waitForState(service, "connected");
+    server.acceptToken("new");
+    let handedOver = false;
+    const subscription = service.actor.subscribe(() => {
+      if (handedOver || service.getStatus().state !== "connecting") return;
+      handedOver = true;
+      service.setAuthToken("new"); // the retry's handshake, with "old", has just gone out
+    });
+    const reconnected = waitForEvent(service, "connection:connected");
+    server.revokeToken("old");
+    await reconnected;
+    subscription.unsubscribe();
+    expect(handedOver).toBe(true);
+    expect(service.getStatus().state).toBe("connected");
+    expect(server.seenTokens.at(-1)).toBe("new");
+  });
+});
