@@ -144,3 +144,27 @@ describe("setAuthToken (auth.updated)", () => {
     expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
   });
 });
+
+describe("a new token while a handshake is in flight", () => {
+  it("restarts the attempt: the old handshake (carrying the old token) is closed and its verdict is stale", () => {
+    const chart = startChart();
+    chart.actor.send({ type: "connect" });
+    const old = chart.socket.lastOpen().generation;
+    chart.actor.send({ type: "auth.updated" });
+    expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
+    expect(chart.socket.lastOpen().generation).toBe(old + 1);
+    // (The socket actor closes the old socket itself when it gets the new `open`.)
+    // The old handshake's rejection arrives late: ignored.
+    chart.socket.report({
+      type: "socket.connectFailed",
+      generation: old,
+      error: { message: "invalid token" },
+      authRejected: true,
+      retryAfter: null,
+    });
+    expect(chart.state()).toBe("connecting");
+    chart.socket.connect();
+    expect(chart.state()).toBe("connected");
+    expect(chart.context().attempt).toBe(0);
+  });
+});

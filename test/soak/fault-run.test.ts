@@ -3,7 +3,7 @@ import { io, type Socket as ClientSocket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../bench/lib/prng.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
-import type { ServiceEventName } from "../../src/machine/types.js";
+import { SERVICE_EVENT_NAMES } from "../../src/services/WebSocketService.js";
 import { eventually, waitForEvent, waitForState } from "../support/events.js";
 import { integrationRig } from "../support/integration.js";
 import { scaled } from "../support/scale.js";
@@ -212,22 +212,7 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
           serviceErrors.push(`${what}: ${String(error)}`);
         }
       };
-      const eventNames: ServiceEventName[] = [
-        "connection:connected",
-        "connection:disconnected",
-        "connection:failed",
-        "connection:reconnecting",
-        "connection:reconnected",
-        "connection:max_attempts_reached",
-        "connection:auth_required",
-        "connection:auth_failed",
-        "connection:health_degraded",
-        "connection:health_check",
-        "connection:resumed",
-        "message",
-        "message:dropped",
-        "message:unconfirmed",
-      ];
+      const eventNames = SERVICE_EVENT_NAMES;
       for (const name of eventNames) {
         service.on(name, (payload) => {
           events.set(name, (events.get(name) ?? 0) + 1);
