@@ -43,7 +43,7 @@ export type SocketFactory = (url: string, options: SocketIoOptions) => Socket;
 export interface SocketActorOptions {
   /** The static token, shared with whoever sets it later. @default { token: null } */
   credentials?: Credentials;
-  /** Asked before every handshake when the chart holds no token. */
+  /** Asked before every handshake when no token is held in `credentials`. */
   tokenProvider?: TokenProvider;
   /** With auth configured, a missing token means `authRequired` instead of a handshake without one. */
   requireToken?: boolean;

@@ -1,7 +1,7 @@
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeValue, resolveConfig } from "../machine/config.js";
-import { kindOf, redact } from "../machine/errors.js";
+import { kindOf, MIN_REDACTED_LENGTH, redact } from "../machine/errors.js";
 import {
   type ConnectionMachine,
   createConnectionMachine,
@@ -201,6 +201,15 @@ const OWNED_SOCKET_OPTIONS: Record<string, string> = {
 /** Option keys whose values are never printed in an error: they may hold a secret. */
 const SECRET_KEY = /token|secret|passw|auth|credential|jwt|cookie|key/i;
 
+/** `decodeURIComponent`, or the text as it is when it holds a malformed escape. */
+function safelyDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Loopback hosts, where `requireSecureTransport` still allows `http:`/`ws:`. */
 function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
@@ -254,7 +263,7 @@ function validateOptions(options: WebSocketServiceOptions): void {
     fail("auth.token", "a string", auth.token);
   }
   const token = auth && typeof auth === "object" && typeof auth.token === "string" ? auth.token : null;
-  if (token && token.length >= 4 && decodeURIComponent(url).includes(token)) {
+  if (token && token.length >= MIN_REDACTED_LENGTH && (url.includes(token) || safelyDecoded(url).includes(token))) {
     throw new TypeError("url must not contain the auth token: it travels in the handshake auth payload only");
   }
   if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
@@ -263,7 +272,7 @@ function validateOptions(options: WebSocketServiceOptions): void {
   for (const [key, advice] of Object.entries(OWNED_SOCKET_OPTIONS)) {
     if (socketOptions && key in socketOptions) throw new TypeError(`socketOptions.${key} is set by the service: ${advice}`);
   }
-  if (token && token.length >= 4 && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
+  if (token && token.length >= MIN_REDACTED_LENGTH && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
     throw new TypeError("socketOptions.query must not contain the auth token: it travels in the handshake auth payload only");
   }
   for (const key of FUNCTION_OPTIONS) {

@@ -197,3 +197,12 @@ describe("options that would put the token elsewhere are refused", () => {
     expect(message).not.toContain(FIRST);
   });
 });
+
+describe("the token check on the URL", () => {
+  it("finds an escaped token, and a malformed escape elsewhere in the URL is no crash", () => {
+    const escaped = `http://127.0.0.1:1/?t=${encodeURIComponent("tok/en+1234")}`;
+    expect(() => createWebSocketService({ url: escaped, auth: { token: "tok/en+1234" } })).toThrow(/must not contain the auth token/);
+    const created = createWebSocketService({ url: "http://127.0.0.1:1/%E0%A4%A", auth: { token: FIRST } });
+    created.dispose();
+  });
+});
