@@ -269,8 +269,12 @@ function validateOptions(options: WebSocketServiceOptions): void {
   if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
     fail("socketOptions", "an object", socketOptions);
   }
+  // Refused rather than silently overridden; a path that agrees with the path option is harmless.
+  const effectivePath = path ?? "/socket.io/";
   for (const [key, advice] of Object.entries(OWNED_SOCKET_OPTIONS)) {
-    if (socketOptions && key in socketOptions) throw new TypeError(`socketOptions.${key} is set by the service: ${advice}`);
+    if (!socketOptions || !(key in socketOptions)) continue;
+    if (key === "path" && socketOptions.path === effectivePath) continue;
+    throw new TypeError(`socketOptions.${key} is set by the service: ${advice}`);
   }
   if (token && token.length >= MIN_REDACTED_LENGTH && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
     throw new TypeError("socketOptions.query must not contain the auth token: it travels in the handshake auth payload only");

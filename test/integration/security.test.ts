@@ -177,6 +177,11 @@ describe("requireSecureTransport", () => {
 });
 
 describe("options that would put the token elsewhere are refused", () => {
+  it("socketOptions.path that agrees with the path option is accepted", () => {
+    createWebSocketService({ url: "http://127.0.0.1:1", socketOptions: { path: "/socket.io/" } }).dispose();
+    createWebSocketService({ url: "http://127.0.0.1:1", path: "/rt/", socketOptions: { path: "/rt/" } }).dispose();
+  });
+
   it.each<[string, WebSocketServiceOptions, RegExp]>([
     ["the token in the URL", { url: `http://127.0.0.1:1/?token=${FIRST}`, auth: { token: FIRST } }, /url must not contain the auth token/],
     ["credentials in the URL", { url: "http://user:pw@127.0.0.1:1" }, /url must not carry credentials/],
