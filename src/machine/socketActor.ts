@@ -92,8 +92,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     // once the server has shown it is alive (a ping or a message after that finding): a first
     // ack lost to a link that died right after the handshake looks the same as a server that
     // never acks, and the sends made on that dead link must still be announced when it drops.
-    let tracking = true;
-    let stopTrackingWhenAlive = false;
+    // "on": remembering; "untilAlive": the chart found no acks, stop at the first sign of life;
+    // "off": a live server that does not ack, nothing is remembered.
+    let tracking: "on" | "untilAlive" | "off" = "on";
     let lastHeartbeatSeq = 0;
     /** The token of the current handshake: redacted from every error text. */
     let tokenInUse: string | null = null;
@@ -139,14 +140,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         timeout: input.connectionTimeout,
       });
       socket = created;
-      tracking = true;
-      stopTrackingWhenAlive = false;
+      tracking = "on";
       lastHeartbeatSeq = 0;
       unconfirmed.clear();
       const alive = () => {
-        if (!stopTrackingWhenAlive || socket !== created) return;
-        stopTrackingWhenAlive = false;
-        tracking = false;
+        if (tracking !== "untilAlive" || socket !== created) return;
+        tracking = "off";
         unconfirmed.clear();
       };
       created.io.on("ping", alive);
@@ -231,7 +230,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       if (!socket?.connected) return false;
       if (ackId === undefined) {
         socket.emit(event, ...args);
-        if (tracking) unconfirmed.add(event, args, lastHeartbeatSeq);
+        if (tracking !== "off") unconfirmed.add(event, args, lastHeartbeatSeq);
       } else {
         socket.emit(event, ...args, (...response: unknown[]) => {
           report({ type: "socket.ack", ackId, response });
@@ -256,7 +255,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           });
           break;
         case "stopDeliveryTracking":
-          if (tracking) stopTrackingWhenAlive = true;
+          if (tracking === "on") tracking = "untilAlive";
           break;
         case "close":
           if (command.announceUnconfirmed) reportUnconfirmed(generation);
@@ -279,8 +278,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
               // The server answered a heartbeat sent after these: TCP delivered them first.
               unconfirmed.confirm(seq);
               // A late ack: this server does ack after all, keep (or start again) tracking.
-              stopTrackingWhenAlive = false;
-              tracking = true;
+              tracking = "on";
             }
             report({ type: "socket.heartbeatAck", generation: command.generation, seq });
           });
