@@ -7,7 +7,9 @@ export interface LogEntry {
   /** Epoch ms (the service's `now`). */
   time: number;
   /**
-   * - `"transition"`: the chart moved between states (`from`, `to`, the `event` type that did it).
+   * - `"transition"`: the chart moved between states (`from`, `to`, the `event` type that did it,
+ *   and in `data` the numbers behind the decision: attempt, delay, backoff step, the server's
+ *   retryAfter hold, network, missed heartbeats, socket generation, last error).
    * - `"event"`: the service announced something (`event` is the service event name, `data` its
    *   payload; for the message events only the Socket.IO event name and the argument count,
    *   never the application's data).
@@ -104,6 +106,8 @@ export function createDebugLog(options: {
       data: {
         attempt: context.attempt,
         nextRetryDelay: context.nextRetryDelay,
+        backoffStep: context.backoffStep,
+        serverHoldUntil: context.serverHoldUntil,
         network: context.network,
         consecutiveFailures: context.consecutiveFailures,
         generation: context.generation,

@@ -43,6 +43,22 @@ describe("the debug log", () => {
     expect(reconnecting?.message).toMatch(/^connection:reconnecting attempt=1 delay=\d+$/);
   });
 
+  it("shows the server's retryAfter decision: the hold it asked for and a delay that honours it", async () => {
+    const server = cleanup.add(await LabServer.start(), (started) => started.close());
+    server.shedLoad({ retryAfter: 400 });
+    const entries: LogEntry[] = [];
+    const ws = service({ url: server.url, config: FAST_RETRY, logger: (entry) => entries.push(entry) });
+    ws.connect();
+    await waitForEvent(ws, "connection:reconnecting");
+    const waiting = entries.find((entry) => entry.to === "backingOff.waiting");
+    expect(waiting?.data).toMatchObject({ attempt: 1, backoffStep: 1, lastError: "server busy" });
+    // The hold is stamped when the retry is scheduled, just before the entry is written.
+    const holdLeft = (waiting?.data?.serverHoldUntil as number) - waiting!.time;
+    expect(holdLeft).toBeGreaterThan(300);
+    expect(holdLeft).toBeLessThanOrEqual(400);
+    expect(waiting?.data?.nextRetryDelay).toBeGreaterThanOrEqual(400);
+  });
+
   it("never carries application data: message events are logged by name and argument count", async () => {
     const server = cleanup.add(
       await LabServer.start({ onConnection: (socket) => socket.emit("news", { private: "payload-77" }, "second") }),
