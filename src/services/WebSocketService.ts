@@ -652,8 +652,19 @@ export class WebSocketService {
   /** Stop for good: queued sends dropped (and announced), socket closed, timers and listeners released. */
   dispose(): void {
     if (this.#disposed) return;
-    this.actor.send({ type: "dispose" });
     this.#disposed = true;
+    const before = this.actor.getSnapshot();
+    this.actor.send({ type: "dispose" });
+    // Called from a listener or subscriber, i.e. while the chart is still in the middle of a
+    // step: the dispose event waits in the actor's mailbox until that step ends (still in
+    // this same call stack). Stopping now would discard it, and with it the announcements of
+    // the queued sends. So let the chart finish, and release everything right after.
+    if (this.actor.getSnapshot() === before) queueMicrotask(() => this.#release());
+    else this.#release();
+  }
+
+  /** The end of `dispose()`: actor stopped, listeners removed, pending acks rejected. */
+  #release(): void {
     this.actor.stop();
     this.#internal.unsubscribe();
     for (const byListener of this.#subscriptions.values()) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LabServer } from "../../lab/server.js";
-import { SilentListener } from "../../lab/tcpProxy.js";
+import { SilentListener, unusedPort } from "../../lab/tcpProxy.js";
+import { createWebSocketService } from "../../src/services/WebSocketService.js";
 import {
   activeResources,
   eventually,
@@ -143,5 +144,48 @@ describe("dispose()", () => {
     expect(server.handshakes).toBe(0);
     await close();
     await expectNothingLeft();
+  });
+});
+
+describe("dispose() from inside a listener", () => {
+  it("still announces every queued send as dropped, then releases everything", async () => {
+    const port = await unusedPort();
+    const ws = createWebSocketService({ url: `http://127.0.0.1:${port}`, config: { connectionTimeout: 1000, baseDelay: 50, maxDelay: 100 } });
+    const dropped: unknown[] = [];
+    ws.on("message:dropped", (payload) => dropped.push(payload));
+    ws.send("note", "one");
+    ws.send("note", "two");
+    const disposedInside = new Promise<void>((resolve) => {
+      ws.on("connection:failed", () => {
+        ws.dispose();
+        resolve();
+      });
+    });
+    ws.connect();
+    await disposedInside;
+    expect(ws.getStatus().disposed).toBe(true);
+    // The chart finishes its step, announces, then the service lets go.
+    await Promise.resolve();
+    expect(dropped).toEqual([
+      { event: "note", reason: "disposed", args: ["one"] },
+      { event: "note", reason: "disposed", args: ["two"] },
+    ]);
+    expect(ws.getStatus().queuedMessages).toBe(0);
+    expect(ws.actor.getSnapshot().status).toBe("stopped");
+  });
+
+  it("from a snapshot subscriber too", async () => {
+    const ws = createWebSocketService({ url: "http://127.0.0.1:1" });
+    const dropped: unknown[] = [];
+    ws.on("message:dropped", (payload) => dropped.push(payload));
+    ws.send("note", "queued");
+    const subscription = ws.actor.subscribe(() => {
+      subscription.unsubscribe();
+      ws.dispose();
+    });
+    ws.notifyOffline();
+    await Promise.resolve();
+    expect(dropped).toEqual([{ event: "note", reason: "disposed", args: ["queued"] }]);
+    expect(ws.actor.getSnapshot().status).toBe("stopped");
   });
 });
