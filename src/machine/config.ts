@@ -31,25 +31,31 @@ export const DEFAULT_CONFIG: Readonly<ConnectionConfig> = Object.freeze({
   reconnectOnServerDisconnect: false,
 } satisfies ConnectionConfig);
 
-type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne";
+/**
+ * The longest delay a timer can take: `setTimeout` treats anything above 2^31 − 1 ms (about
+ * 24.8 days) as 1 ms, which would turn a long wait into a hot loop.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne" | "delay" | "nonNegativeDelay";
 
 const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | "reconnectOnServerDisconnect">, Rule> = {
   maxReconnectAttempts: "positiveInteger",
-  baseDelay: "positive",
-  maxDelay: "positive",
+  baseDelay: "delay",
+  maxDelay: "delay",
   backoffMultiplier: "atLeastOne",
-  jitterRange: "nonNegative",
-  connectionTimeout: "positive",
-  heartbeatInterval: "positive",
-  heartbeatTimeout: "positive",
-  minHeartbeatTimeout: "positive",
-  healthCheckInterval: "positive",
+  jitterRange: "nonNegativeDelay",
+  connectionTimeout: "delay",
+  heartbeatInterval: "delay",
+  heartbeatTimeout: "delay",
+  minHeartbeatTimeout: "delay",
+  healthCheckInterval: "delay",
   unhealthyThreshold: "positiveInteger",
   maxQueueSize: "nonNegativeInteger",
-  queueTtl: "positive",
-  requestTimeout: "positive",
-  stablePeriod: "nonNegative",
-  sleepThreshold: "positive",
+  queueTtl: "delay",
+  requestTimeout: "delay",
+  stablePeriod: "nonNegativeDelay",
+  sleepThreshold: "delay",
 };
 
 const RULE_TEXT: Record<Rule, string> = {
@@ -58,6 +64,8 @@ const RULE_TEXT: Record<Rule, string> = {
   positiveInteger: "an integer of at least 1",
   nonNegativeInteger: "an integer of at least 0",
   atLeastOne: "a finite number of at least 1",
+  delay: `a number of ms greater than 0 and at most ${MAX_TIMER_MS} (the timer limit, about 24.8 days)`,
+  nonNegativeDelay: `a number of ms of at least 0 and at most ${MAX_TIMER_MS} (the timer limit, about 24.8 days)`,
 };
 
 function satisfies(rule: Rule, value: number): boolean {
@@ -73,6 +81,10 @@ function satisfies(rule: Rule, value: number): boolean {
       return Number.isInteger(value) && value >= 0;
     case "atLeastOne":
       return value >= 1;
+    case "delay":
+      return value > 0 && value <= MAX_TIMER_MS;
+    case "nonNegativeDelay":
+      return value >= 0 && value <= MAX_TIMER_MS;
   }
 }
 

@@ -1,6 +1,6 @@
 import { and, assign, emit, enqueueActions, not, raise, sendTo, setup } from "xstate";
 import { computeBackoffDelay, computeRetryAfterDelay } from "./backoff.js";
-import { resolveConfig } from "./config.js";
+import { MAX_TIMER_MS, resolveConfig } from "./config.js";
 import { computeHealthScore, heartbeatAckTimeout, qualityOf, updateRtt } from "./health.js";
 import { createSocketActor, type SocketActorInput } from "./socketActor.js";
 import type {
@@ -268,7 +268,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           context.retryAfterHint === null ? 0 : computeRetryAfterDelay(context.retryAfterHint, context.config, random);
         // Whole ms that stay inside each bound: the backoff rounds down (its upper bound is open),
         // the server's hint rounds up (it is a floor).
-        const delay = Math.max(Math.floor(backoff), Math.ceil(hinted));
+        // Capped at the timer limit: a server's retryAfter of weeks must not overflow setTimeout.
+        const delay = Math.min(MAX_TIMER_MS, Math.max(Math.floor(backoff), Math.ceil(hinted)));
         return {
           backoffStep: step,
           lastDelay: backoff,

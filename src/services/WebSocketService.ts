@@ -1,6 +1,6 @@
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
-import { describeValue, resolveConfig } from "../machine/config.js";
+import { describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
 import { kindOf, MIN_REDACTED_LENGTH, redact } from "../machine/errors.js";
 import {
   type ConnectionMachine,
@@ -553,10 +553,14 @@ export class WebSocketService {
   /** `request` with a `timeout` (ack wait, queue time included) and a queue `ttl`. */
   requestWith<T = unknown>(options: RequestOptions, event: string, ...args: unknown[]): Promise<T> {
     checkEventName("request", event);
+    if (options === null || typeof options !== "object") fail("request options", "an object", options);
     const context = this.actor.getSnapshot().context;
     const timeout = options.timeout ?? context.config.requestTimeout;
-    if (!(typeof timeout === "number" && timeout > 0 && Number.isFinite(timeout))) {
-      fail("request options.timeout", "a finite number greater than 0", timeout);
+    if (!(typeof timeout === "number" && timeout > 0 && timeout <= MAX_TIMER_MS)) {
+      fail("request options.timeout", `a number of ms greater than 0 and at most ${MAX_TIMER_MS}`, timeout);
+    }
+    if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
+      fail("request options.ttl", "a number greater than 0", options.ttl);
     }
     if (this.#disposed) return Promise.reject(new Error(`request "${event}": the service is disposed`));
     const ackId = this.#nextAckId++;

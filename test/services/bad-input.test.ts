@@ -78,6 +78,18 @@ describe("every option is validated, naming the key and the value", () => {
     expect(socketFactory).not.toHaveBeenCalled();
   });
 
+  it.each(["baseDelay", "maxDelay", "connectionTimeout", "heartbeatInterval", "queueTtl", "jitterRange", "stablePeriod"])(
+    "config.%s above the timer limit (2^31 - 1 ms) is refused: setTimeout would fire it at once",
+    (key) => {
+      const message = messageOf(() =>
+        createWebSocketService({ url: URL_, config: { [key]: 3e9, ...(key === "baseDelay" ? { maxDelay: 3e9 } : {}) } }),
+      );
+      expect(message).toContain(`config.${key}`);
+      expect(message).toContain("3000000000");
+      expect(message).toContain("2147483647");
+    },
+  );
+
   it("the sweep covers every key of DEFAULT_CONFIG", () => {
     expect(Object.keys(BAD_CONFIG).sort()).toEqual(Object.keys(DEFAULT_CONFIG).sort());
   });
@@ -138,8 +150,13 @@ describe("send, sendWith and request refuse bad event names", () => {
       'send options.volatile must be a boolean, got "yes"',
     );
     expect(messageOf(() => void ws.requestWith({ timeout: 0 }, "lookup"))).toBe(
-      "request options.timeout must be a finite number greater than 0, got 0",
+      "request options.timeout must be a number of ms greater than 0 and at most 2147483647, got 0",
     );
+    expect(messageOf(() => void ws.requestWith({ timeout: 3e9 }, "lookup"))).toContain("got 3000000000");
+    expect(messageOf(() => void ws.requestWith({ ttl: "soon" as never }, "lookup"))).toBe(
+      'request options.ttl must be a number greater than 0, got "soon"',
+    );
+    expect(messageOf(() => void ws.requestWith(null as never, "lookup"))).toBe("request options must be an object, got null");
     expect(ws.getStatus().queuedMessages).toBe(0);
     ws.dispose();
   });

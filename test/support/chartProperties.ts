@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { createActor, fromCallback, SimulatedClock, type Actor } from "xstate";
 import { backoffEnvelope } from "../../src/machine/backoff.js";
+import { MAX_TIMER_MS } from "../../src/machine/config.js";
 import { createConnectionMachine, type ConnectionMachine } from "../../src/machine/connectionMachine.js";
 import type { SocketActorInput } from "../../src/machine/socketActor.js";
 import type {
@@ -146,7 +147,8 @@ interface FakeSocketState {
   generation: number;
   heartbeats: number[];
   acks: number[];
-  tracking: boolean;
+  /** As the real actor: "untilAlive" once the chart found no acks, "off" after a sign of life. */
+  tracking: "on" | "untilAlive" | "off";
   lastHeartbeatSeq: number;
   unconfirmed: { marker: string; afterSeq: number }[];
 }
@@ -193,7 +195,7 @@ export class ChartHarness {
     generation: 0,
     heartbeats: [],
     acks: [],
-    tracking: true,
+    tracking: "on",
     lastHeartbeatSeq: 0,
     unconfirmed: [],
   };
@@ -318,7 +320,7 @@ export class ChartHarness {
           generation: command.generation,
           heartbeats: [],
           acks: [],
-          tracking: true,
+          tracking: "on",
           lastHeartbeatSeq: 0,
           unconfirmed: [],
         } satisfies FakeSocketState);
@@ -347,7 +349,7 @@ export class ChartHarness {
             this.coverage.delivered += 1;
           }
           if (command.ackId === undefined) {
-            if (fake.tracking) fake.unconfirmed.push({ marker, afterSeq: fake.lastHeartbeatSeq });
+            if (fake.tracking !== "off") fake.unconfirmed.push({ marker, afterSeq: fake.lastHeartbeatSeq });
           } else {
             fake.acks.push(command.ackId);
           }
@@ -355,8 +357,7 @@ export class ChartHarness {
         break;
       }
       case "stopDeliveryTracking":
-        fake.tracking = false;
-        fake.unconfirmed = [];
+        if (fake.tracking === "on") fake.tracking = "untilAlive";
         break;
       case "heartbeat":
         if (fake.status === "connected" && command.generation === fake.generation) {
@@ -436,7 +437,8 @@ export class ChartHarness {
     if (!Number.isInteger(delay)) this.violate(`reconnecting delay ${delay} is not whole ms`);
     if (delay < Math.floor(bounds.lower)) this.violate(`reconnecting delay ${delay} below ${bounds.lower}, ${where}`);
     const hint = this.hintInFlight ?? this.previous.retryAfterHint;
-    if (this.hintInFlight !== null && delay < this.hintInFlight) {
+    if (delay > MAX_TIMER_MS) this.violate(`reconnecting delay ${delay} beyond the timer limit ${MAX_TIMER_MS}`);
+    if (this.hintInFlight !== null && delay < Math.min(this.hintInFlight, MAX_TIMER_MS)) {
       this.violate(`reconnecting delay ${delay} below the server's retryAfter ${this.hintInFlight}`);
     }
     // The upper bound is open, but a random() within an ulp of 1 reaches it in floating point
@@ -571,11 +573,17 @@ export class ChartHarness {
         this.reportUnconfirmed();
         break;
       case "message":
+        // A sign of life from a server the chart found not acking: stop remembering.
+        if (fake.tracking === "untilAlive") {
+          fake.tracking = "off";
+          fake.unconfirmed = [];
+        }
         this.report({ type: "socket.message", generation, event: "news", args: ["hello"] });
         break;
       case "heartbeatAck": {
         const seq = action.pick === "oldest" ? fake.heartbeats.shift()! : fake.heartbeats.pop()!;
         fake.unconfirmed = fake.unconfirmed.filter((sent) => sent.afterSeq >= seq);
+        fake.tracking = "on";
         this.report({ type: "socket.heartbeatAck", generation, seq });
         break;
       }
@@ -657,6 +665,7 @@ export class ChartHarness {
 
     // At most one socket actor alive, none after dispose.
     if (this.live > 1) this.violate(`${this.live} socket actors alive`);
+    if (this.disposed && this.live !== 0) this.violate(`${this.live} socket actors alive after dispose`);
     if (!this.disposed && this.live !== 1) this.violate(`${this.live} socket actors alive while running`);
 
     // State is one of the six.
@@ -903,7 +912,8 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("connectFailed" as const),
       failure: fc.constantFrom(...FAILURES),
-      retryAfter: fc.integer({ min: 1, max: 3000 }),
+      // Now and then a hint beyond setTimeout's limit (weeks): the delay must be capped, not overflow.
+      retryAfter: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 3000 }) }, { weight: 1, arbitrary: fc.constant(3e9) }),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: "tokenMissing" } as Action) },
