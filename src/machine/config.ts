@@ -1,3 +1,4 @@
+import { kindOf } from "./errors.js";
 import type { ConnectionConfig, JitterStrategy } from "./types.js";
 
 /** The jitter strategies {@link computeBackoffDelay} understands. */
@@ -102,6 +103,25 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** Option names whose values are never printed in an error: they may hold a secret. */
+const SECRET_NAME = /token|secret|pass|pwd|auth|credential|jwt|bearer|session|cookie|key|sig/i;
+
+/** Strings at least this long are described, not shown, under an unknown name: they may be tokens. */
+const LONG_SECRET_LIKE = 32;
+
+/**
+ * The value of an option that is not known, for an error message. An unknown key is often a
+ * misplaced secret (`config: { authToken }`, `options.token`): under a secret-looking name,
+ * and for long strings or objects (a JWT, `{ token }`), only its kind is given.
+ */
+export function describeUnknownValue(key: string, value: unknown): string {
+  const secretLike =
+    SECRET_NAME.test(key) ||
+    (typeof value === "string" && value.length >= LONG_SECRET_LIKE) ||
+    (value !== null && typeof value === "object");
+  return secretLike ? `${kindOf(value)}, not shown` : describeValue(value);
+}
+
 /**
  * Merges `overrides` over {@link DEFAULT_CONFIG} and checks every key.
  *
@@ -114,7 +134,7 @@ export function resolveConfig(overrides: Partial<ConnectionConfig> | undefined =
   for (const key of Object.keys(overrides)) {
     if (!Object.hasOwn(DEFAULT_CONFIG, key)) {
       throw new TypeError(
-        `config.${key} is not a known option (value ${describeValue((overrides as Record<string, unknown>)[key])}); known options: ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
+        `config.${key} is not a known option (value ${describeUnknownValue(key, (overrides as Record<string, unknown>)[key])}); known options: ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
       );
     }
   }

@@ -32,6 +32,26 @@ export type TokenProvider = () => string | null | undefined | Promise<string | n
  */
 export interface Credentials {
   token: string | null;
+  /**
+   * The latest tokens held or used (static, set, or from the provider), newest last, for
+   * redaction: whoever prints text that may quote one (the actor's error texts, the
+   * service's debug log) replaces them. Kept to the last {@link REMEMBERED_TOKENS}.
+   */
+  seen?: Set<string>;
+}
+
+/** How many recent tokens {@link Credentials.seen} keeps for redaction. */
+export const REMEMBERED_TOKENS = 16;
+
+/** Adds `token` to the tokens redacted from every text (bounded to the most recent ones). */
+export function rememberToken(credentials: Credentials, token: string): void {
+  const seen = (credentials.seen ??= new Set());
+  seen.delete(token);
+  seen.add(token);
+  for (const oldest of seen) {
+    if (seen.size <= REMEMBERED_TOKENS) break;
+    seen.delete(oldest);
+  }
 }
 
 /** Options of Socket.IO's `io()` the service passes through (its own reconnection is always off). */
@@ -96,9 +116,8 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     // "off": a live server that does not ack, nothing is remembered.
     let tracking: "on" | "untilAlive" | "off" = "on";
     let lastHeartbeatSeq = 0;
-    /** The token of the current handshake: redacted from every error text. */
-    let tokenInUse: string | null = null;
-    const scrub = (message: string) => redact(message, [tokenInUse, credentials.token]);
+    // Every token held or used lately is redacted from every text this actor reports.
+    const scrub = (message: string) => redact(message, [credentials.token, ...(credentials.seen ?? [])]);
     const unconfirmed = new UnconfirmedSends(UNCONFIRMED_LIMIT);
 
     const reportUnconfirmed = (forGeneration: number) => {
@@ -125,7 +144,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     };
 
     const handshake = (forGeneration: number, token: string | null) => {
-      tokenInUse = token;
+      if (token !== null) rememberToken(credentials, token);
       const auth =
         token === null ? { ...options.authPayload } : { ...options.authPayload, token };
       const created = factory(input.url, {
@@ -202,7 +221,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
             report({
               type: "socket.connectFailed",
               generation: forGeneration,
-              error: { message: `token provider failed: ${errorInfo(error).message}` },
+              error: { message: scrub(`token provider failed: ${errorInfo(error).message}`) },
               authRejected: false,
               retryAfter: null,
             });

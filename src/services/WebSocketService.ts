@@ -1,6 +1,6 @@
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
-import { describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
+import { describeUnknownValue, describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
 import { kindOf, MIN_REDACTED_LENGTH, redact } from "../machine/errors.js";
 import {
   type ConnectionMachine,
@@ -10,6 +10,7 @@ import {
 import { qualityOf } from "../machine/health.js";
 import {
   createSocketActor,
+  rememberToken,
   type Credentials,
   type SocketFactory,
   type SocketIoOptions,
@@ -198,8 +199,14 @@ const OWNED_SOCKET_OPTIONS: Record<string, string> = {
   path: "use the service's path option",
 };
 
-/** Option keys whose values are never printed in an error: they may hold a secret. */
-const SECRET_KEY = /token|secret|passw|auth|credential|jwt|cookie|key/i;
+/**
+ * A URL for an error message: in full when it is plain, without its query, fragment and
+ * credentials otherwise (that is where a token would be).
+ */
+function describeUrl(url: string, parsed: URL): string {
+  if (!parsed.search && !parsed.hash && !parsed.username && !parsed.password) return describeValue(url);
+  return `${describeValue(`${parsed.protocol}//${parsed.host}${parsed.pathname}`)} (query, fragment and credentials not shown)`;
+}
 
 /** `decodeURIComponent`, or the text as it is when it holds a malformed escape. */
 function safelyDecoded(text: string): string {
@@ -225,9 +232,7 @@ function validateOptions(options: WebSocketServiceOptions): void {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key as keyof WebSocketServiceOptions)) {
       throw new TypeError(
-        `options.${key} is not a known option (value ${
-          SECRET_KEY.test(key) ? `not shown: ${kindOf((options as unknown as Record<string, unknown>)[key])}` : describeValue((options as unknown as Record<string, unknown>)[key])
-        })`,
+        `options.${key} is not a known option (value ${describeUnknownValue(key, (options as unknown as Record<string, unknown>)[key])})`,
       );
     }
   }
@@ -239,7 +244,9 @@ function validateOptions(options: WebSocketServiceOptions): void {
   } catch {
     fail("url", "an http(s) or ws(s) URL", url);
   }
-  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) fail("url", "an http(s) or ws(s) URL", url);
+  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) {
+    throw new TypeError(`url must be an http(s) or ws(s) URL, got ${describeUrl(url, parsed)}`);
+  }
   if (parsed.username || parsed.password) {
     throw new TypeError("url must not carry credentials (user:password@): the token travels in the handshake auth payload");
   }
@@ -248,19 +255,18 @@ function validateOptions(options: WebSocketServiceOptions): void {
   }
   if (options.requireSecureTransport && (parsed.protocol === "http:" || parsed.protocol === "ws:") && !isLoopbackHost(parsed.hostname)) {
     throw new TypeError(
-      `url must use https: or wss: when requireSecureTransport is set (loopback hosts excepted), got ${describeValue(url)}`,
+      `url must use https: or wss: when requireSecureTransport is set (loopback hosts excepted), got ${describeUrl(url, parsed)}`,
     );
   }
   if (path !== undefined && (typeof path !== "string" || !path.startsWith("/"))) {
     fail("path", 'a string starting with "/"', path);
   }
-  // A string here is most likely the token itself, passed the wrong way: named by kind, never printed.
+  // Auth values are named by kind, never printed: a wrong one is most likely the token itself.
   if (auth !== undefined && typeof auth !== "function" && (auth === null || typeof auth !== "object")) {
-    const shown = typeof auth === "string" ? `${kindOf(auth)} (value not shown)` : describeValue(auth);
-    throw new TypeError(`auth must be an object like { token } or a token provider function, got ${shown}`);
+    throw new TypeError(`auth must be an object like { token } or a token provider function, got ${kindOf(auth)} (value not shown)`);
   }
   if (auth && typeof auth === "object" && auth.token !== undefined && auth.token !== null && typeof auth.token !== "string") {
-    fail("auth.token", "a string", auth.token);
+    throw new TypeError(`auth.token must be a string, got ${kindOf(auth.token)} (value not shown)`);
   }
   const token = auth && typeof auth === "object" && typeof auth.token === "string" ? auth.token : null;
   if (token && token.length >= MIN_REDACTED_LENGTH && (url.includes(token) || safelyDecoded(url).includes(token))) {
@@ -365,7 +371,7 @@ export class WebSocketService {
   readonly #acks = new Map<number, { resolve(response: unknown[]): void; reject(error: Error): void }>();
   readonly #onListenerError: (error: unknown, eventName: ServiceEventName | "logger") => void;
   /** The token, shared with the socket actor only (see `Credentials`). */
-  readonly #credentials: Credentials = { token: null };
+  readonly #credentials: Credentials = { token: null, seen: new Set() };
   /** The debug log, when `options.logger` is given. */
   readonly #log: ReturnType<typeof createDebugLog> | null;
   /** The socket actor's direct emit, for the send fast path. */
@@ -381,15 +387,12 @@ export class WebSocketService {
     const tokenProvider = typeof auth === "function" ? auth : undefined;
     const { token, ...authPayload } = typeof auth === "object" && auth !== null ? auth : { token: undefined };
     this.#credentials.token = typeof token === "string" && token.length > 0 ? token : null;
+    if (this.#credentials.token) rememberToken(this.#credentials, this.#credentials.token);
     this.#onListenerError =
       options.onListenerError ??
       ((error, eventName) => console.error(`@softphone/websocket: a "${eventName}" listener threw`, error));
-    // Every token this service has held, for redaction in the log.
-    const tokens = new Set<string>();
-    const scrub = (text: string) => {
-      if (this.#credentials.token) tokens.add(this.#credentials.token);
-      return redact(text, tokens);
-    };
+    // The tokens held or used lately (provider tokens included: the socket actor adds them).
+    const scrub = (text: string) => redact(text, this.#credentials.seen ?? []);
     this.#log = options.logger
       ? createDebugLog({
           logger: options.logger,
@@ -621,14 +624,21 @@ export class WebSocketService {
     return this.getStatus().healthScore;
   }
 
-  /** Store a new token; from `authRequired` this starts a new attempt at once. */
+  /**
+   * Store a new token; from `authRequired` this starts a new attempt at once, and during a
+   * handshake it restarts the attempt with the new token. The token already held: no effect.
+   */
   setAuthToken(token: string): void {
     if (typeof token !== "string" || token.length === 0) {
       throw new TypeError(`setAuthToken: token must be a non-empty string, got ${kindOf(token)}${typeof token === "string" ? " (empty)" : " (value not shown)"}`);
     }
     if (this.#ignoredAfterDispose("setAuthToken")) return;
+    // The same token again changes nothing (an effect that re-sets it on every render must not
+    // restart a handshake that is about to succeed).
+    if (token === this.#credentials.token) return;
     // The token goes to the socket actor's credentials; the chart only hears that one came.
     this.#credentials.token = token;
+    rememberToken(this.#credentials, token);
     this.actor.send({ type: "auth.updated" });
   }
 

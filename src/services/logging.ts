@@ -79,6 +79,7 @@ export function createDebugLog(options: {
   const { logger, now, scrub, onError } = options;
   let root: Actor<ConnectionMachine> | null = null;
   let previous: string | null = null;
+  let previousStep: string | null = null;
 
   const write = (entry: Omit<LogEntry, "time">) => {
     try {
@@ -91,11 +92,16 @@ export function createDebugLog(options: {
   const inspect = (inspection: InspectionEvent) => {
     if (inspection.type !== "@xstate.snapshot" || root === null || inspection.actorRef !== root) return;
     const snapshot = root.getSnapshot();
+    const { context } = snapshot;
     const to = stateName(snapshot.value);
-    if (to === previous) return;
+    // A new state, or the same one re-entered for a decision: a new attempt (another socket
+    // generation: the token refresh, a handshake restarted for a new token) or another probe
+    // after a missed heartbeat.
+    const step = `${to}|${context.generation}|${context.consecutiveFailures}`;
+    if (step === previousStep) return;
+    previousStep = step;
     const from = previous ?? "(start)";
     previous = to;
-    const { context } = snapshot;
     const eventType = inspection.event.type;
     write({
       kind: "transition",

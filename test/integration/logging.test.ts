@@ -93,6 +93,43 @@ describe("the debug log", () => {
     expect(text).not.toContain(TOKEN);
   });
 
+  it("logs the re-entries that are decisions: the one token refresh is a new attempt in the same state", async () => {
+    const server = cleanup.add(await LabServer.start({ tokens: ["never-this-one"] }), (started) => started.close());
+    const entries: LogEntry[] = [];
+    let asked = 0;
+    const ws = service({
+      url: server.url,
+      auth: () => `provider-token-${++asked}`,
+      config: FAST_RETRY,
+      logger: (entry) => entries.push(entry),
+    });
+    ws.connect();
+    await waitForState(ws, "authRequired");
+    const handshakes = entries.filter((entry) => entry.kind === "transition" && entry.to === "connecting.handshaking");
+    expect(handshakes.map((entry) => [entry.from, entry.data?.generation])).toEqual([
+      ["idle", 1],
+      ["connecting.handshaking", 2],
+    ]);
+    expect(handshakes[1]?.event).toBe("socket.connectFailed");
+  });
+
+  it("the log's own redaction covers what no other layer scrubs: a server event named after the token", async () => {
+    const server = cleanup.add(
+      await LabServer.start({ tokens: [TOKEN], onConnection: (socket) => socket.emit(`welcome-${TOKEN}`) }),
+      (started) => started.close(),
+    );
+    const entries: LogEntry[] = [];
+    const ws = service({ url: server.url, auth: { token: TOKEN }, config: FAST_RETRY, logger: (entry) => entries.push(entry) });
+    const message = waitForEvent(ws, "message");
+    ws.connect();
+    // The application still gets its data as sent...
+    expect((await message).event).toBe(`welcome-${TOKEN}`);
+    // ...the log does not.
+    const text = JSON.stringify(entries);
+    expect(text).toContain("welcome-[redacted]");
+    expect(text).not.toContain(TOKEN);
+  });
+
   it("is off by default: nothing is written to the console", async () => {
     const server = await tokenServer();
     const spies = (["log", "debug", "info", "warn", "error"] as const).map((method) => vi.spyOn(console, method));

@@ -189,7 +189,7 @@ describe("options that would put the token elsewhere are refused", () => {
     ["socketOptions.auth", { url: "http://127.0.0.1:1", socketOptions: { auth: { token: FIRST } } }, /socketOptions\.auth is set by the service/],
     ["socketOptions.path", { url: "http://127.0.0.1:1", socketOptions: { path: "/x/" } }, /socketOptions\.path is set by the service/],
     ["auth given as a bare string", { url: "http://127.0.0.1:1", auth: FIRST as never }, /auth must be an object.*got a string \(value not shown\)/],
-    ["a mistyped top-level token option", { url: "http://127.0.0.1:1", token: FIRST } as never, /options\.token is not a known option \(value not shown: a string\)/],
+    ["a mistyped top-level token option", { url: "http://127.0.0.1:1", token: FIRST } as never, /options\.token is not a known option \(value a string, not shown\)/],
   ])("%s", (_label, options, pattern) => {
     let message = "";
     try {
@@ -209,5 +209,84 @@ describe("the token check on the URL", () => {
     expect(() => createWebSocketService({ url: escaped, auth: { token: "tok/en+1234" } })).toThrow(/must not contain the auth token/);
     const created = createWebSocketService({ url: "http://127.0.0.1:1/%E0%A4%A", auth: { token: FIRST } });
     created.dispose();
+  });
+});
+
+describe("tokens from a provider are redacted too", () => {
+  it("a provider that fails quoting a token it handed out earlier: [redacted] in lastError, events and the log", async () => {
+    const accepted = new Set<string>();
+    const { server } = await carelessGateway(accepted);
+    const answers: (() => string)[] = [
+      () => FIRST,
+      () => {
+        throw new Error(`refresh of ${FIRST} failed`);
+      },
+    ];
+    const { ws, out } = recordEverything({ url: server.url, auth: () => answers.shift()!(), config: FAST_RETRY });
+    ws.connect();
+    // FIRST is refused (echoed), the one refresh throws quoting FIRST: a failed attempt.
+    await waitForEvent(ws, "connection:failed");
+    expect(ws.getStatus().lastError).toEqual({ message: "token provider failed: refresh of [redacted] failed" });
+    ws.dispose();
+    expectNoSecret(out);
+  });
+});
+
+describe("error messages thrown at creation never print a token", () => {
+  it.each<[string, Record<string, unknown>]>([
+    ["an http: URL with the token in its query under requireSecureTransport", { url: `http://example.test/rt?t=${FIRST}`, requireSecureTransport: true }],
+    ["a bad scheme with the token in its query", { url: `ftp://example.test/?t=${FIRST}` }],
+    ["a non-string auth.token", { url: "http://127.0.0.1:1", auth: { token: { value: FIRST } } }],
+    ["a numeric auth", { url: "http://127.0.0.1:1", auth: 12345678 }],
+    ["a token misplaced in config", { url: "http://127.0.0.1:1", config: { authToken: FIRST } }],
+    ["a token under an innocent unknown option", { url: "http://127.0.0.1:1", bearer: FIRST }],
+    ["a long unknown string option (a JWT-like value)", { url: "http://127.0.0.1:1", t: `${FIRST}.${FIRST}.${FIRST}` }],
+  ])("%s", (_label, options) => {
+    let message = "";
+    try {
+      createWebSocketService(options as unknown as WebSocketServiceOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(TypeError);
+      message = (error as Error).message;
+    }
+    expect(message).not.toBe("");
+    expect(message).not.toContain(FIRST);
+    expect(message).not.toContain("12345678");
+  });
+
+  it("still names what is wrong: the URL without its query, the key, the kind", () => {
+    expect(() => createWebSocketService({ url: `http://example.test/rt?t=${FIRST}`, requireSecureTransport: true })).toThrow(
+      '"http://example.test/rt" (query, fragment and credentials not shown)',
+    );
+    expect(() => createWebSocketService({ url: "http://127.0.0.1:1", config: { authToken: FIRST } as never })).toThrow(
+      "config.authToken is not a known option (value a string, not shown)",
+    );
+  });
+});
+
+describe("setAuthToken with the token already held", () => {
+  it("changes nothing: a handshake in flight is not restarted", async () => {
+    const server = cleanup.add(await LabServer.start({ tokens: [FIRST] }), (started) => started.close());
+    server.holdHandshakes(200);
+    const ws = service({ url: server.url, auth: { token: FIRST }, config: FAST_RETRY });
+    ws.connect();
+    await server.waitForHandshakes(1);
+    const generation = ws.actor.getSnapshot().context.generation;
+    ws.setAuthToken(FIRST);
+    expect(ws.actor.getSnapshot().context.generation).toBe(generation);
+    await waitForState(ws, "connected");
+    expect(server.handshakes).toBe(1);
+  });
+
+  it("a different token restarts the attempt with it", async () => {
+    const server = cleanup.add(await LabServer.start({ tokens: [FIRST, SECOND] }), (started) => started.close());
+    server.holdHandshakes(200);
+    const ws = service({ url: server.url, auth: { token: FIRST }, config: FAST_RETRY });
+    ws.connect();
+    await server.waitForHandshakes(1);
+    ws.setAuthToken(SECOND);
+    await waitForState(ws, "connected");
+    expect(server.seenTokens).toEqual([FIRST, SECOND]);
+    expect(server.peakOpen).toBe(1);
   });
 });

@@ -99,7 +99,8 @@ describe("every option is validated, naming the key and the value", () => {
     const options = { url: URL_, autoConnect: true, socketFactory, [key]: value } as unknown as WebSocketServiceOptions;
     const message = messageOf(() => createWebSocketService(options));
     expect(message).toContain(key);
-    expect(message).toContain(describeValue(value));
+    // A bad auth value is most likely the token itself: named by kind, never printed.
+    expect(message).toContain(key === "auth" ? "got a number (value not shown)" : describeValue(value));
     expect(socketFactory).not.toHaveBeenCalled();
   });
 
