@@ -25,9 +25,10 @@ const WARM_UP = scaled(300, 2_000);
  * reading. Measured in this runner on this machine (Node 20): +0.07 to +0.09 MB for the quick
  * size, -0.14 and -0.12 MB for 10,000 cycles after 2,000 warm-up (with only 500 warm-up
  * cycles it read +1.1 MB: the tail of the warm-up); bench/overhead.ts finds ~0.2 MB over
- * 10,000. 2 MB is well clear of that noise, and a leak of 200 bytes per cycle (one small
- * closure or listener kept per connection) over 10,000 cycles already exceeds it; for the
- * quick size the bound only catches gross leaks (~7 kB per cycle).
+ * 10,000. 2 MB (2,097,152 B) is well clear of that noise, and a leak of 250 bytes per cycle
+ * (one small closure or listener kept per connection) over 10,000 cycles exceeds it (2.5 MB,
+ * with 0.2 MB of noise to spare); for the quick size the bound only catches gross leaks
+ * (~7 kB per cycle).
  */
 const HEAP_GROWTH_BOUND = 2 * 1024 * 1024;
 
