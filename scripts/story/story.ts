@@ -124,7 +124,8 @@ function attachLog(service: WebSocketService, out: Renderer, log: LoggedEvent[],
   let shownState = service.getStatus().state;
   const showState = () => {
     const status = service.getStatus();
-    if (status.disposed || status.state === shownState) return;
+    // Until the actor stops: the last transition (to idle, on dispose) is part of the story.
+    if (service.actor.getSnapshot().status !== "active" || status.state === shownState) return;
     const from = shownState;
     shownState = status.state;
     out.transition({ status, kind: "state", label: `${from} → ${status.state}` });

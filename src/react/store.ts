@@ -12,14 +12,10 @@ const cache = new WeakMap<WebSocketService, { snapshot: unknown; status: StatusS
 export function currentStatus(service: WebSocketService): StatusSnapshot {
   const snapshot = service.actor.getSnapshot();
   const cached = cache.get(service);
-  if (cached && cached.snapshot === snapshot && cached.status.disposed === isStopped(snapshot)) return cached.status;
+  if (cached && cached.snapshot === snapshot && cached.status.disposed === service.disposed) return cached.status;
   const status = service.getStatus();
   cache.set(service, { snapshot, status });
   return status;
-}
-
-function isStopped(snapshot: { status: string }): boolean {
-  return snapshot.status !== "active";
 }
 
 /** Calls `onChange` whenever the chart's snapshot changes (or the actor stops); returns the unsubscribe. */

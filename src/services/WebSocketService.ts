@@ -613,6 +613,11 @@ export class WebSocketService {
     byListener?.delete(listener as AnyListener);
   }
 
+  /** Whether `dispose()` was called (from then on every call is a no-op). */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
   /** A plain snapshot of the connection. */
   getStatus(): WebSocketStatus {
     const snapshot = this.actor.getSnapshot();
