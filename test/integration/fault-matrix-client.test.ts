@@ -1,17 +1,13 @@
 import { Agent } from "node:http";
 import { describe, expect, it, vi } from "vitest";
 import { DnsServer } from "../../lab/dnsServer.js";
-import { LabServer, type LabServerOptions } from "../../lab/server.js";
+import { LabServer } from "../../lab/server.js";
 import { unusedPort } from "../../lab/tcpProxy.js";
 import type { TokenProvider } from "../../src/machine/socketActor.js";
-import type { ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
-import {
-  SERVICE_EVENT_NAMES,
-  type WebSocketService,
-  type WebSocketServiceOptions,
-  type WebSocketStatus,
-} from "../../src/services/WebSocketService.js";
+import type { ServiceEventName } from "../../src/machine/types.js";
+import { SERVICE_EVENT_NAMES, type WebSocketServiceOptions } from "../../src/services/WebSocketService.js";
 import { recordEvents, Tally, waitForEvent } from "../support/events.js";
+import { eventWithStatus, markerServer, synced } from "../support/faults.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 /**
@@ -28,47 +24,6 @@ const GOOD = "good-token-4be";
 
 /** What onListenerError is told the source was (an event name, or "logger"). */
 type ListenerErrorSource = Parameters<NonNullable<WebSocketServiceOptions["onListenerError"]>>[1];
-
-/**
- * A lab server that records each `marker` it receives, in order, and acks `sync`: a request
- * acked on a connection proves that every send emitted before it on that connection arrived.
- */
-async function markerServer(options: LabServerOptions = {}) {
-  const received = new Tally<string>();
-  const server = await startServer({
-    ...options,
-    onConnection: (socket) => {
-      socket.on("marker", (marker: string) => received.push(marker));
-      socket.on("sync", (ack: (reply: string) => void) => ack("synced"));
-      options.onConnection?.(socket);
-    },
-  });
-  return { server, received };
-}
-
-/** The next `name` event with the status read while it is delivered (before any later timer). */
-function eventWithStatus<K extends ServiceEventName>(
-  svc: WebSocketService,
-  name: K,
-  timeout = 10_000,
-): Promise<{ payload: ServiceEventMap[K]; status: WebSocketStatus }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no "${name}" within ${timeout} ms (state ${svc.getStatus().state})`));
-    }, timeout);
-    const off = svc.on(name, (payload) => {
-      clearTimeout(timer);
-      off();
-      resolve({ payload, status: svc.getStatus() });
-    });
-  });
-}
-
-/** Every marker sent before this returns has reached the server (same connection, in order). */
-async function synced(svc: WebSocketService): Promise<void> {
-  expect(await svc.request("sync")).toBe("synced");
-}
 
 const ALL_EVENTS = SERVICE_EVENT_NAMES;
 
@@ -141,7 +96,7 @@ describe("fault matrix: the client's side of the wire", () => {
   });
 
   it("listeners that throw, on every event of a connect/drop/reconnect run: onListenerError gets (error, eventName) for each, the other listeners still run, the chart reconnects, queued sends arrive once", async () => {
-    const { server, received } = await markerServer({ onConnection: (socket) => socket.emit("welcome", "hi") });
+    const { server, received } = await markerServer(startServer, { onConnection: (socket) => socket.emit("welcome", "hi") });
     const reported: { error: unknown; eventName: ListenerErrorSource }[] = [];
     const ws = service({
       url: server.url,
@@ -194,7 +149,7 @@ describe("fault matrix: the client's side of the wire", () => {
   });
 
   it("listeners that throw, no onListenerError given: console.error gets the event name and the error; the service carries on", async () => {
-    const { server } = await markerServer();
+    const { server } = await markerServer(startServer);
     const consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       const ws = service({ url: server.url, config: FAST_RETRY });
@@ -249,7 +204,7 @@ describe("fault matrix: a token provider that misbehaves", () => {
   it.each(failing)(
     "%s: connection:failed, lastError %j, backingOff, no handshake; the queued send arrives once the provider recovers",
     async (_label, behaviour, expected) => {
-      const { server, received } = await markerServer({ tokens: [GOOD] });
+      const { server, received } = await markerServer(startServer, { tokens: [GOOD] });
       const control = switchableProvider(behaviour);
       const ws = service({ url: server.url, auth: control.provider, config: FAST_RETRY });
       ws.send("marker", "m1");
@@ -269,7 +224,7 @@ describe("fault matrix: a token provider that misbehaves", () => {
   );
 
   it("hangs: bounded by connectionTimeout ('token provider did not answer within 500 ms'), backingOff; its late answer opens nothing; the queued send arrives once", async () => {
-    const { server, received } = await markerServer({ tokens: [GOOD] });
+    const { server, received } = await markerServer(startServer, { tokens: [GOOD] });
     let answerLate: ((token: string) => void) | null = null;
     const control = switchableProvider(
       () =>
@@ -332,7 +287,7 @@ describe("fault matrix: a token provider that misbehaves", () => {
   it.each(unusable)(
     "returns %s: authRequired with lastError %j (never the value), no handshake; the send stays queued until a token is set",
     async (_label, behaviour, expected, secret) => {
-      const { server, received } = await markerServer({ tokens: [GOOD] });
+      const { server, received } = await markerServer(startServer, { tokens: [GOOD] });
       const control = switchableProvider(behaviour);
       const ws = service({ url: server.url, auth: control.provider, config: FAST_RETRY });
       const log = recordEvents(ws, [...ALL_EVENTS]);

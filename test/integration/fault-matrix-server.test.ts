@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { LabServerOptions } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
-import type { ConnectionContext, ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
-import type { WebSocketService, WebSocketStatus } from "../../src/services/WebSocketService.js";
-import { eventually, recordEvents, Tally, waitForEvent, waitForState } from "../support/events.js";
+import { eventually, recordEvents, waitForEvent, waitForState } from "../support/events.js";
+import { eventWithStatus, markerServer, synced, untilContext } from "../support/faults.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 /**
@@ -15,70 +13,9 @@ import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 const { cleanup, service, startServer } = integrationRig();
 
-/**
- * A lab server that records each `marker` it receives, in order, and acks `sync`: a request
- * acked on a connection proves that every send emitted before it on that connection arrived.
- */
-async function markerServer(options: LabServerOptions = {}) {
-  const received = new Tally<string>();
-  const server = await startServer({
-    ...options,
-    onConnection: (socket) => {
-      socket.on("marker", (marker: string) => received.push(marker));
-      socket.on("sync", (ack: (reply: string) => void) => ack("synced"));
-      options.onConnection?.(socket);
-    },
-  });
-  return { server, received };
-}
-
-/** The next `name` event with the status read while it is delivered (before any later timer). */
-function eventWithStatus<K extends ServiceEventName>(
-  svc: WebSocketService,
-  name: K,
-  timeout = 10_000,
-): Promise<{ payload: ServiceEventMap[K]; status: WebSocketStatus }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no "${name}" within ${timeout} ms (state ${svc.getStatus().state})`));
-    }, timeout);
-    const off = svc.on(name, (payload) => {
-      clearTimeout(timer);
-      off();
-      resolve({ payload, status: svc.getStatus() });
-    });
-  });
-}
-
-/** Resolves when the chart's context satisfies `predicate`, rejects after `timeout` ms. */
-function untilContext(svc: WebSocketService, predicate: (context: ConnectionContext) => boolean, timeout = 10_000) {
-  return new Promise<void>((resolve, reject) => {
-    if (predicate(svc.actor.getSnapshot().context)) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      subscription.unsubscribe();
-      reject(new Error(`context condition not met within ${timeout} ms (state ${svc.getStatus().state})`));
-    }, timeout);
-    const subscription = svc.actor.subscribe((snapshot) => {
-      if (!predicate(snapshot.context)) return;
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve();
-    });
-  });
-}
-
-/** Every marker sent before this returns has reached the server (same connection, in order). */
-async function synced(svc: WebSocketService): Promise<void> {
-  expect(await svc.request("sync")).toBe("synced");
-}
-
 describe("fault matrix: the server and the link", () => {
   it("crash in the middle of the handshake: connection:failed (attempt 1), backingOff, a lastError naming the cause; after a restart the sends made meanwhile arrive once, in order", async () => {
-    const { server, received } = await markerServer();
+    const { server, received } = await markerServer(startServer);
     server.holdHandshakes("forever");
     const ws = service({ url: server.url, config: FAST_RETRY });
     const failed = eventWithStatus(ws, "connection:failed");
@@ -110,7 +47,7 @@ describe("fault matrix: the server and the link", () => {
   });
 
   it("handshake slower than connectionTimeout: 'connection timed out after 500 ms', backingOff, never two sockets; once the server is fast, queued sends arrive once", async () => {
-    const { server, received } = await markerServer();
+    const { server, received } = await markerServer(startServer);
     server.holdHandshakes(1_500);
     const ws = service({ url: server.url, config: { ...FAST_RETRY, connectionTimeout: 500 } });
     ws.send("marker", "q1");
@@ -140,7 +77,7 @@ describe("fault matrix: the server and the link", () => {
   });
 
   it("silent link (blackhole): disconnected 'heartbeat timeout', lastError 'connection lost: heartbeat timeout', backingOff; reconnects once restored; every send delivered or announced", async () => {
-    const { server, received } = await markerServer();
+    const { server, received } = await markerServer(startServer);
     const proxy = cleanup.add(await TcpProxy.start(server.port), (started) => started.close());
     const ws = service({
       url: proxy.url,
@@ -204,7 +141,7 @@ describe("fault matrix: the server and the link", () => {
     ["a string", "soon", null],
     ["negative", -5, null],
   ])("malformed retryAfter in a refusal (%s): a delay that is a real wait, never a hot loop", async (_label, retryAfter, expected) => {
-    const { server } = await markerServer();
+    const { server } = await markerServer(startServer);
     server.io.use((_socket, next) => {
       const error = new Error("server busy") as Error & { data?: unknown };
       error.data = { retryAfter };
@@ -231,7 +168,7 @@ describe("fault matrix: the server and the link", () => {
   });
 
   it("malformed packet from the server: disconnected 'parse error', lastError 'connection lost: parse error', backingOff, then connected again; a send made meanwhile arrives once", async () => {
-    const { server, received } = await markerServer();
+    const { server, received } = await markerServer(startServer);
     const ws = service({ url: server.url, config: FAST_RETRY });
     ws.connect();
     await waitForState(ws, "connected");
@@ -254,7 +191,7 @@ describe("fault matrix: the server and the link", () => {
   });
 
   it("enormous payloads (a 16 MiB string, objects nested 1000 and 100,000 deep): each delivered intact as one message, still connected, healthScore 100, heartbeats still acked after them", async () => {
-    const { server } = await markerServer();
+    const { server } = await markerServer(startServer);
     const ws = service({
       url: server.url,
       // A floor of 1 s on the ack timeout: parsing megabytes blocks this process (server and
