@@ -193,12 +193,6 @@ export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
   "removeListener",
 ]);
 
-/** Options of `io()` the service sets itself: passing them would be silently overridden. */
-const OWNED_SOCKET_OPTIONS: Record<string, string> = {
-  auth: "use the service's auth option (the token travels in the handshake auth payload)",
-  path: "use the service's path option",
-};
-
 /**
  * A URL for an error message: in full when it is plain, without its query, fragment and
  * credentials otherwise (that is where a token would be).
@@ -275,12 +269,15 @@ function validateOptions(options: WebSocketServiceOptions): void {
   if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
     fail("socketOptions", "an object", socketOptions);
   }
-  // Refused rather than silently overridden; a path that agrees with the path option is harmless.
-  const effectivePath = path ?? "/socket.io/";
-  for (const [key, advice] of Object.entries(OWNED_SOCKET_OPTIONS)) {
-    if (!socketOptions || !(key in socketOptions)) continue;
-    if (key === "path" && socketOptions.path === effectivePath) continue;
-    throw new TypeError(`socketOptions.${key} is set by the service: ${advice}`);
+  // The service sets these itself: refused rather than silently overridden (a path that
+  // agrees with the path option is harmless).
+  if (socketOptions && "auth" in socketOptions) {
+    throw new TypeError(
+      "socketOptions.auth is set by the service: use the service's auth option (the token travels in the handshake auth payload)",
+    );
+  }
+  if (socketOptions && "path" in socketOptions && socketOptions.path !== (path ?? "/socket.io/")) {
+    throw new TypeError("socketOptions.path is set by the service: use the service's path option");
   }
   if (token && token.length >= MIN_REDACTED_LENGTH && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
     throw new TypeError("socketOptions.query must not contain the auth token: it travels in the handshake auth payload only");

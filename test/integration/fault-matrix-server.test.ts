@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TcpProxy } from "../../lab/tcpProxy.js";
-import { eventually, recordEvents, waitForEvent, waitForState } from "../support/events.js";
-import { eventWithStatus, markerServer, synced, untilContext } from "../support/faults.js";
+import { eventually, recordEvents, untilContext, waitForEvent, waitForState } from "../support/events.js";
+import { eventWithStatus, markerServer, synced } from "../support/faults.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 /**

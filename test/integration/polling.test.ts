@@ -4,8 +4,7 @@ import { Server } from "socket.io";
 import { io } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { TcpProxy } from "../../lab/tcpProxy.js";
-import type { WebSocketService, WebSocketStatus } from "../../src/services/WebSocketService.js";
-import { Tally, waitForEvent, waitForState } from "../support/events.js";
+import { Tally, untilContext, waitForEvent, waitForState } from "../support/events.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 /**
@@ -21,18 +20,6 @@ const POLLING = { transports: ["polling" as const] };
 /** Sockets whose Engine.IO connection is not closed. */
 const notClosed = (sockets: ReturnType<typeof io>[]) =>
   sockets.filter((socket) => socket.io.engine !== undefined && socket.io.engine.readyState !== "closed").length;
-
-/** Resolves once the service's status satisfies `predicate` (checked on every snapshot). */
-function untilStatus(ws: WebSocketService, predicate: (status: WebSocketStatus) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (predicate(ws.getStatus())) return resolve();
-    const subscription = ws.actor.subscribe(() => {
-      if (!predicate(ws.getStatus())) return;
-      subscription.unsubscribe();
-      resolve();
-    });
-  });
-}
 
 /** A real Socket.IO server that offers polling only (as behind a proxy without WebSocket). */
 async function pollingOnlyServer(received: Tally<string>) {
@@ -67,7 +54,7 @@ describe("the polling transport", () => {
     await received.waitFor(1);
     expect(transports).toEqual(["polling"]);
     expect(received.values).toEqual(["queued-before-connect"]);
-    await untilStatus(ws, (status) => status.latency !== null);
+    await untilContext(ws, (context) => context.latency !== null);
     expect(ws.getStatus()).toMatchObject({ state: "connected", healthScore: 100 });
   });
 
@@ -99,7 +86,7 @@ describe("the polling transport", () => {
     ws.connect();
     await waitForState(ws, "connected");
     // Wait for the first acked heartbeat: from then on a missing ack means a dead link.
-    await untilStatus(ws, (status) => status.latency !== null);
+    await untilContext(ws, (context) => context.latency !== null);
     proxy.blackhole();
     const lost = await waitForEvent(ws, "connection:disconnected", { timeout: 5_000 });
     expect(lost.reason).toBe("heartbeat timeout");

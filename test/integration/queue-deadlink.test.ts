@@ -3,7 +3,7 @@ import { LabServer } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
 import { io } from "socket.io-client";
 import { createWebSocketService } from "../../src/services/WebSocketService.js";
-import { createCleanup, recordEvents, Tally, waitForEvent, waitForState } from "../support/events.js";
+import { createCleanup, recordEvents, Tally, untilContext, waitForEvent, waitForState } from "../support/events.js";
 
 /**
  * Sends around a link that dies (silently, through a real TCP proxy that stops forwarding,
@@ -44,18 +44,6 @@ async function rig() {
 
 type Service = ReturnType<typeof createWebSocketService>;
 type Context = ReturnType<Service["actor"]["getSnapshot"]>["context"];
-
-/** Resolves when the chart's context satisfies `predicate` (checked on every snapshot). */
-function untilContext(svc: Service, predicate: (context: Context) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (predicate(svc.actor.getSnapshot().context)) return resolve();
-    const subscription = svc.actor.subscribe((snapshot) => {
-      if (!predicate(snapshot.context)) return;
-      subscription.unsubscribe();
-      resolve();
-    });
-  });
-}
 
 const isSuspect = (context: Context) => context.consecutiveFailures > 0;
 const hasAckedHeartbeat = (context: Context) => context.heartbeatsAcked && context.latency !== null;

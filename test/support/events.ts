@@ -1,5 +1,11 @@
 import { unusedPort } from "../../lab/tcpProxy.js";
-import type { ConnectionConfig, ServiceEventMap, ServiceEventName, TopLevelState } from "../../src/machine/types.js";
+import type {
+  ConnectionConfig,
+  ConnectionContext,
+  ServiceEventMap,
+  ServiceEventName,
+  TopLevelState,
+} from "../../src/machine/types.js";
 import { createWebSocketService, type WebSocketService } from "../../src/services/WebSocketService.js";
 
 /** Resolves with the next `name` event (that passes `filter`), rejects after `timeout` ms. */
@@ -36,6 +42,26 @@ export function waitForState(service: WebSocketService, state: TopLevelState, ti
     }, timeout);
     const subscription = service.actor.subscribe(() => {
       if (service.getStatus().state !== state) return;
+      clearTimeout(timer);
+      subscription.unsubscribe();
+      resolve();
+    });
+  });
+}
+
+/** Resolves when the chart's context satisfies `predicate`, rejects after `timeout` ms. */
+export function untilContext(svc: WebSocketService, predicate: (context: ConnectionContext) => boolean, timeout = 10_000) {
+  return new Promise<void>((resolve, reject) => {
+    if (predicate(svc.actor.getSnapshot().context)) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => {
+      subscription.unsubscribe();
+      reject(new Error(`context condition not met within ${timeout} ms (state ${svc.getStatus().state})`));
+    }, timeout);
+    const subscription = svc.actor.subscribe((snapshot) => {
+      if (!predicate(snapshot.context)) return;
       clearTimeout(timer);
       subscription.unsubscribe();
       resolve();

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { LabServer, LabServerOptions } from "../../lab/server.js";
-import type { ConnectionContext, ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
+import type { ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
 import type { WebSocketService, WebSocketStatus } from "../../src/services/WebSocketService.js";
 import { Tally } from "./events.js";
 
@@ -45,26 +45,6 @@ export function eventWithStatus<K extends ServiceEventName>(
       clearTimeout(timer);
       off();
       resolve({ payload, status: svc.getStatus() });
-    });
-  });
-}
-
-/** Resolves when the chart's context satisfies `predicate`, rejects after `timeout` ms. */
-export function untilContext(svc: WebSocketService, predicate: (context: ConnectionContext) => boolean, timeout = 10_000) {
-  return new Promise<void>((resolve, reject) => {
-    if (predicate(svc.actor.getSnapshot().context)) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      subscription.unsubscribe();
-      reject(new Error(`context condition not met within ${timeout} ms (state ${svc.getStatus().state})`));
-    }, timeout);
-    const subscription = svc.actor.subscribe((snapshot) => {
-      if (!predicate(snapshot.context)) return;
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve();
     });
   });
 }
