@@ -2,6 +2,7 @@ import { and, assign, emit, enqueueActions, not, raise, sendTo, setup } from "xs
 import { computeBackoffDelay, computeRetryAfterDelay } from "./backoff.js";
 import { MAX_TIMER_MS, resolveConfig } from "./config.js";
 import { computeHealthScore, heartbeatAckTimeout, qualityOf, updateRtt } from "./health.js";
+import { type FaultReporter, guardClock, guardRandom, monotonicNow, wallNow } from "./environment.js";
 import { createSocketActor, type SocketActorInput } from "./socketActor.js";
 import type {
   ConnectionConfig,
@@ -17,10 +18,21 @@ import type {
 
 /** What the chart needs from the outside world, injected so that any run can be replayed. */
 export interface MachineEnvironment {
-  /** Jitter source, a number in [0, 1). @default Math.random */
+  /** Jitter source, a number in [0, 1); out-of-range values are clamped. @default Math.random */
   random?: () => number;
-  /** Wall clock in epoch ms. With `SimulatedClock`, pass `() => clock.now()`. @default Date.now */
+  /**
+   * Wall clock in epoch ms, only for the times shown to people (`nextRetryAt`) and for
+   * noticing a sleep. With `SimulatedClock`, pass `() => clock.now()`. @default Date.now
+   */
   now?: () => number;
+  /**
+   * Monotonic clock in ms for every duration (heartbeat cadence, ack timeouts, queue TTLs,
+   * holds): a wall-clock step must not stall or stretch them. @default `now` when it is
+   * given (a simulated clock drives both), otherwise `performance.now`
+   */
+  monotonic?: () => number;
+  /** Told when `random` or a clock throws or returns nonsense (once per function is enough). */
+  onCallbackFault?: FaultReporter;
 }
 
 /** Input of the machine: everything here ends up in context as plain data. */
@@ -70,6 +82,7 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     pendingHeartbeats: [],
     serverHoldUntil: null,
     heartbeatDueAt: null,
+    timerDue: null,
     probeAfterResume: false,
     latency: null,
     srtt: null,
@@ -146,8 +159,26 @@ export function healthScoreOf(context: ConnectionContext, connected: boolean): n
  * `connectionMachine` is this with `Math.random` and `Date.now`.
  */
 export function createConnectionMachine(environment: MachineEnvironment = {}) {
-  const random = environment.random ?? Math.random;
-  const now = environment.now ?? Date.now;
+  const report: FaultReporter = environment.onCallbackFault ?? (() => {});
+  const random = guardRandom(environment.random ?? Math.random, report);
+  const now = environment.now ? guardClock(environment.now, wallNow, "now", report) : wallNow;
+  const monotonic = environment.monotonic
+    ? guardClock(environment.monotonic, monotonicNow, "clock", report)
+    : environment.now
+      ? guardClock(environment.now, monotonicNow, "now", report)
+      : monotonicNow;
+
+  /**
+   * How late the timer in `timerDue` fired. Both clocks are read: a suspended machine stops
+   * the monotonic clock on Linux and macOS (timers then fire late only in wall time), while a
+   * wall-clock step alone moves only the wall reading (a forward step then costs one early
+   * probe, nothing more; a backward step reads as "on time").
+   */
+  const sleptFor = (context: ConnectionContext): number => {
+    const due = context.timerDue;
+    if (due === null) return 0;
+    return Math.max(0, monotonic() - due.monotonic, now() - due.wall);
+  };
 
   return setup({
     types: {
@@ -165,7 +196,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       // The cadence is anchored to the send, so that time spent waiting for an ack (the whole
       // ack timeout with a server that never acks) does not stretch the interval.
       untilNextHeartbeat: ({ context }) =>
-        Math.max(0, (context.heartbeatSentAt ?? now()) + context.config.heartbeatInterval - now()),
+        Math.max(0, (context.heartbeatSentAt ?? monotonic()) + context.config.heartbeatInterval - monotonic()),
       heartbeatAckTimeout: ({ context }) =>
         context.probeAfterResume
           ? context.config.minHeartbeatTimeout
@@ -178,7 +209,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       healthCheckInterval: ({ context }) => context.config.healthCheckInterval,
       stablePeriod: ({ context }) => context.config.stablePeriod,
       untilQueueExpiry: ({ context }) =>
-        Math.max(0, Math.min(...context.queue.map((message) => message.expiresAt)) - now()),
+        Math.max(0, Math.min(...context.queue.map((message) => message.expiresAt)) - monotonic()),
       // Reads the event: the delayed raise that uses it is enqueued by scheduleRequestTimeout, and
       // xstate resolves an enqueued action's delay without that action's params.
       requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
@@ -197,13 +228,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       isPendingHeartbeat: ({ context }, params: { generation: number; seq: number }) =>
         params.generation === context.generation && context.pendingHeartbeats.some((beat) => beat.seq === params.seq),
       isLinkSuspect: ({ context }) => context.consecutiveFailures > 0,
-      isHeldByServer: ({ context }) => context.serverHoldUntil !== null && now() < context.serverHoldUntil,
+      isHeldByServer: ({ context }) => context.serverHoldUntil !== null && monotonic() < context.serverHoldUntil,
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
       isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
-      hasSlept: ({ context }) => {
-        const due = context.heartbeatDueAt ?? context.nextRetryAt;
-        return due !== null && now() - due > context.config.sleepThreshold;
-      },
+      hasSlept: ({ context }) => sleptFor(context) > context.config.sleepThreshold,
     },
     actions: {
       openSocket: enqueueActions(({ context, enqueue }) => {
@@ -275,11 +303,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           lastDelay: backoff,
           nextRetryDelay: delay,
           nextRetryAt: now() + delay,
+          timerDue: { monotonic: monotonic() + delay, wall: now() + delay },
           retryAfterHint: null,
-          serverHoldUntil: context.retryAfterHint === null ? null : now() + context.retryAfterHint,
+          serverHoldUntil: context.retryAfterHint === null ? null : monotonic() + context.retryAfterHint,
         };
       }),
-      clearRetrySchedule: assign({ nextRetryDelay: null, nextRetryAt: null }),
+      clearRetrySchedule: assign({ nextRetryDelay: null, nextRetryAt: null, timerDue: null }),
       emitReconnecting: emit(({ context }) => ({
         type: "connection:reconnecting" as const,
         attempt: context.retries + 1,
@@ -291,7 +320,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       })),
       setConnected: assign(({ context }, params: { socketId: string }) => ({
         socketId: params.socketId,
-        connectedAt: now(),
+        connectedAt: monotonic(),
         connectAttempts: context.attempt,
         attempt: 0,
         lastError: null,
@@ -317,7 +346,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         }
         enqueue.assign({ retries: 0 });
       }),
-      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null }),
+      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null, timerDue: null }),
       emitDisconnected: emit((_, params: { reason: string }) => ({
         type: "connection:disconnected" as const,
         reason: params.reason,
@@ -326,7 +355,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       setOffline: assign({ network: "offline" as const }),
       sendHeartbeat: enqueueActions(({ context, enqueue }) => {
         const seq = context.heartbeatSeq + 1;
-        const sentAt = now();
+        const sentAt = monotonic();
         enqueue.assign({
           heartbeatSeq: seq,
           heartbeatSentAt: sentAt,
@@ -343,7 +372,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       // link got slower, instead of probing a slow but live link to death.
       recordHeartbeatAck: assign(({ context }, params: { seq: number }) => {
         const acked = context.pendingHeartbeats.find((beat) => beat.seq === params.seq);
-        const sample = Math.max(0, now() - (acked?.sentAt ?? now()));
+        const sample = Math.max(0, monotonic() - (acked?.sentAt ?? monotonic()));
         const rtt = updateRtt(context.srtt, context.rttvar, sample);
         return {
           latency: Math.round(sample),
@@ -372,13 +401,14 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       clearResumeProbe: assign({ probeAfterResume: false }),
       markResumeProbe: assign({ probeAfterResume: true }),
-      scheduleNextHeartbeat: assign({
-        heartbeatDueAt: ({ context }) => (context.heartbeatSentAt ?? now()) + context.config.heartbeatInterval,
+      scheduleNextHeartbeat: assign(({ context }) => {
+        const due = (context.heartbeatSentAt ?? monotonic()) + context.config.heartbeatInterval;
+        return { heartbeatDueAt: due, timerDue: { monotonic: due, wall: now() + (due - monotonic()) } };
       }),
-      emitResumed: emit(({ context }) => {
-        const due = context.heartbeatDueAt ?? context.nextRetryAt;
-        return { type: "connection:resumed" as const, sleptFor: due === null ? null : Math.max(0, now() - due) };
-      }),
+      emitResumed: emit(({ context }) => ({
+        type: "connection:resumed" as const,
+        sleptFor: context.timerDue === null ? null : sleptFor(context),
+      })),
       emitHealthDegraded: emit(({ context }) => {
         const consecutiveFailures = context.consecutiveFailures;
         return {
@@ -416,7 +446,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       }),
       enqueueMessage: enqueueActions(({ context, enqueue }, params: OutgoingMessage) => {
         const { ttl } = params;
-        const queuedAt = now();
+        const queuedAt = monotonic();
         const message: QueuedMessage = {
           id: context.nextMessageId,
           event: params.event,
@@ -440,7 +470,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         }
       }),
       expireQueuedMessages: enqueueActions(({ context, enqueue }) => {
-        const at = now();
+        const at = monotonic();
         const expired = context.queue.filter((message) => message.expiresAt <= at);
         if (expired.length === 0) return;
         enqueue.assign({ queue: context.queue.filter((message) => message.expiresAt > at) });

@@ -92,6 +92,7 @@ export interface ConnectionContext {
   /** The last delay drawn (input of `"decorrelated"`), ms. */
   lastDelay: number | null;
   nextRetryDelay: number | null;
+  /** Epoch ms (wall clock) of the next retry, for people; durations use the monotonic clock. */
   nextRetryAt: number | null;
   /** `retryAfter` hint of the last rejection, ms, consumed by the next schedule. */
   retryAfterHint: number | null;
@@ -118,9 +119,15 @@ export interface ConnectionContext {
   heartbeatSentAt: number | null;
   /** Heartbeats awaiting their ack on this connection (each probe has its own seq, so any ack is an unambiguous round trip). */
   pendingHeartbeats: { seq: number; sentAt: number }[];
-  /** Epoch ms before which the server asked us (retryAfter) not to come back. */
+  /** Monotonic ms before which the server asked us (retryAfter) not to come back. */
   serverHoldUntil: number | null;
+  /** Monotonic ms when the next heartbeat is due. */
   heartbeatDueAt: number | null;
+  /**
+   * When the pending heartbeat or retry timer is due, on both clocks: a timer that fires
+   * much later than this means the machine slept (see `sleepThreshold`).
+   */
+  timerDue: { monotonic: number; wall: number } | null;
   /** The next heartbeat is a probe after a wake: it waits only `minHeartbeatTimeout`. */
   probeAfterResume: boolean;
   latency: number | null;

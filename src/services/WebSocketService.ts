@@ -28,6 +28,7 @@ import type {
   ServiceEventName,
   TopLevelState,
 } from "../machine/types.js";
+import { monotonicNow } from "../machine/environment.js";
 import { createDebugLog, type Logger } from "./logging.js";
 
 /** XState's timer source, as `createActor` takes it (`SimulatedClock` implements it). */
@@ -62,7 +63,11 @@ export interface WebSocketServiceOptions {
   isAuthError?: AuthErrorClassifier;
   /** Start connecting at once. @default false */
   autoConnect?: boolean;
-  /** Wall clock in epoch ms, for `nextRetryAt`, latency and TTLs. @default Date.now */
+  /**
+   * Wall clock in epoch ms, only for `nextRetryAt` (shown to people), log times and noticing a
+   * sleep. Durations (latency, TTLs, heartbeat cadence) use the monotonic clock: `clock.now()`
+   * when `clock` has one (a `SimulatedClock`), otherwise `performance.now()`. @default Date.now
+   */
   now?: () => number;
   /** Timer source of the chart (XState `clock`), e.g. a `SimulatedClock` in tests. @default setTimeout */
   clock?: Clock;
@@ -400,7 +405,15 @@ export class WebSocketService {
       : null;
     const inspectors = [options.inspect, this.#log?.inspect].filter((observer) => observer !== undefined);
 
-    const machine = createConnectionMachine({ random: options.random, now: options.now }).provide({
+    const simulated = options.clock as (Clock & { now?: unknown }) | undefined;
+    const clockNow = typeof simulated?.now === "function" ? () => (simulated.now as () => number)() : undefined;
+    const machine = createConnectionMachine({
+      random: options.random,
+      now: options.now,
+      // Durations follow the timers: a simulated clock's own time, otherwise the system's
+      // monotonic clock (never the wall clock, which NTP or a person can step).
+      monotonic: clockNow ?? monotonicNow,
+    }).provide({
       actors: {
         socket: createSocketActor({
           credentials: this.#credentials,
