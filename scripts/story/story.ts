@@ -100,6 +100,7 @@ const DESCRIBE: Describe = {
   message: ({ event }) => `"${event}" from the server`,
   "message:dropped": ({ event, reason }) => `"${event}" (${reason})`,
   "message:unconfirmed": ({ event }) => `"${event}" may not have arrived`,
+  "callback:failed": ({ callback, message }) => `${callback}: ${message}`,
   "request:settled": null,
 };
 
