@@ -1,8 +1,10 @@
-import { type HTMLAttributes, type ReactNode, useCallback, useEffect, useRef, useState } from "react";
+import { type HTMLAttributes, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { TopLevelState } from "../machine/types.js";
 import type { WebSocketService, WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
 import { useWebSocketService } from "./context.js";
+import { describeError } from "./describeError.js";
 import { useCountdown, useWebSocketSelector } from "./hooks.js";
+import { defaultStatusLabels, resolveStatusLabels, type StatusLabelOverrides, type StatusLabels } from "./labels.js";
 import { webSocketStatusStyles } from "./styles.js";
 
 /** The stable class names of `<WebSocketStatus>`, for theming (see `docs/react.md`). */
@@ -18,28 +20,43 @@ export const webSocketStatusClasses = Object.freeze({
   countdown: "ws-status__countdown",
   error: "ws-status__error",
   network: "ws-status__network",
+  item: "ws-status__item",
+  hint: "ws-status__hint",
+  auth: "ws-status__auth",
   reconnect: "ws-status__reconnect",
 });
 
-/** The words shown for each top-level state. */
+/**
+ * The words shown for each top-level state.
+ * @deprecated Use `defaultStatusLabels`, which holds these and every other string.
+ */
 export const defaultStateLabels: Readonly<Record<TopLevelState, string>> = Object.freeze({
-  idle: "Idle",
-  connecting: "Connecting",
-  connected: "Connected",
-  backingOff: "Backing off",
-  authRequired: "Authentication required",
-  exhausted: "Gave up reconnecting",
+  idle: defaultStatusLabels.idle,
+  connecting: defaultStatusLabels.connecting,
+  connected: defaultStatusLabels.connected,
+  backingOff: defaultStatusLabels.backingOff,
+  authRequired: defaultStatusLabels.authRequired,
+  exhausted: defaultStatusLabels.exhausted,
 });
 
 export interface WebSocketStatusProps extends Omit<HTMLAttributes<HTMLDivElement>, "role" | "children"> {
   /** The service to show; defaults to the nearest `<WebSocketProvider>`'s. */
   service?: WebSocketService;
-  /** Add health, latency, attempt n/max, last error, network and the retry countdown. @default false */
+  /** Add health, latency, failed attempts n/max, last error, network and the retry countdown. @default false */
   showDetails?: boolean;
-  /** Render the "Reconnect" button. @default true */
+  /** Render the "Reconnect" button (never in `authRequired`, where it cannot help). @default true */
   showReconnect?: boolean;
-  /** Replace the words of some states. */
-  labels?: Partial<Record<TopLevelState, string>>;
+  /**
+   * Replace any visible string: the state words, quality words, error words, the countdown,
+   * the attempt text, the button... (see `StatusLabels`); the rest stays English.
+   * @example <WebSocketStatus labels={{ connected: "Verbunden", countdown: (s) => `in ${s} s` }} />
+   */
+  labels?: StatusLabelOverrides;
+  /**
+   * Shown in `authRequired` instead of the Reconnect button: your sign-in control (a button
+   * that gets a token and calls `setAuthToken`). Without it, `labels.authHint` is shown.
+   */
+  authAction?: ReactNode;
   /** Render `webSocketStatusStyles` in a `<style>` (hoisted and deduplicated by React 19). @default false */
   injectStyles?: boolean;
   /** Called when the button's `forceReconnection()` rejects (the status shows why anyway). */
@@ -68,6 +85,13 @@ const selectDetails = (status: StatusSnapshot): DetailSlice => ({
   lastError: status.lastError,
 });
 
+/** The words of the state, where the network being reported offline changes their meaning. */
+function stateWords({ state, network }: CompactSlice, labels: StatusLabels): string {
+  if (network === "offline" && state === "backingOff") return labels.waitingForNetwork;
+  if (network === "offline" && state === "connected") return labels.connectedOffline;
+  return labels[state];
+}
+
 /**
  * The connection status indicator: a dot, the state in words and the health in percent;
  * with `showDetails`, a list of the numbers behind them. The root is a polite live region
@@ -77,7 +101,8 @@ export function WebSocketStatus({
   service,
   showDetails = false,
   showReconnect = true,
-  labels,
+  labels: overrides,
+  authAction,
   injectStyles = false,
   onReconnectError,
   now,
@@ -89,8 +114,8 @@ export function WebSocketStatus({
   const status: Partial<DetailSlice> & CompactSlice = useWebSocketSelector(showDetails ? selectDetails : selectCompact, {
     service: resolved,
   });
+  const labels = useMemo(() => resolveStatusLabels(overrides), [overrides]);
   const { state, healthScore, quality, network } = status;
-  const label = labels?.[state] ?? defaultStateLabels[state];
   const rootClass = [webSocketStatusClasses.root, showDetails && webSocketStatusClasses.rootDetails, className]
     .filter(Boolean)
     .join(" ");
@@ -111,64 +136,116 @@ export function WebSocketStatus({
         </style>
       ) : null}
       <span className={webSocketStatusClasses.dot} aria-hidden="true" />
-      <span className={webSocketStatusClasses.label}>{label}</span>
+      <span className={webSocketStatusClasses.label}>{stateWords(status, labels)}</span>
       {showDetails ? null : (
-        <span className={webSocketStatusClasses.health} aria-live="off" title="Connection health">
-          {healthScore}%
+        <span className={webSocketStatusClasses.health} aria-live="off" title={labels.healthTitle}>
+          {labels.healthValue(healthScore)}
         </span>
       )}
-      {showDetails ? <Details status={status as DetailSlice} now={now} /> : null}
-      {showReconnect ? <ReconnectButton service={resolved} onError={onReconnectError} /> : null}
+      {state === "authRequired" ? (
+        <span className={webSocketStatusClasses.auth}>{authAction ?? labels.authHint}</span>
+      ) : showReconnect ? (
+        <ReconnectButton service={resolved} onError={onReconnectError} labels={labels} />
+      ) : null}
+      {showDetails ? <Details status={status as DetailSlice} now={now} labels={labels} /> : null}
     </div>
   );
 }
 
-function Details({ status, now }: { status: DetailSlice; now: (() => number) | undefined }): ReactNode {
+interface DetailsProps {
+  status: DetailSlice;
+  now: (() => number) | undefined;
+  labels: StatusLabels;
+}
+
+function Details({ status, now, labels }: DetailsProps): ReactNode {
   const { state, healthScore, quality, attempt, maxAttempts, nextRetryAt, latency, lastError, network } = status;
   const backingOff = state === "backingOff";
+  const error = describeError(lastError, labels.errors);
   return (
-    <dl className={webSocketStatusClasses.details}>
-      <dt>Health</dt>
-      <dd className={webSocketStatusClasses.health} aria-live="off">
-        {healthScore}% ({quality})
-      </dd>
-      <dt>Latency</dt>
-      <dd className={webSocketStatusClasses.latency} aria-live="off">
-        {latency === null ? "not measured" : `${Math.round(latency)} ms${state === "connected" ? "" : " (last measured)"}`}
-      </dd>
-      <dt>Attempt</dt>
-      <dd className={webSocketStatusClasses.attempt}>
-        {attempt}/{maxAttempts}
-      </dd>
-      {backingOff ? (
-        <>
-          <dt>Next attempt</dt>
-          <dd className={webSocketStatusClasses.countdown} aria-live="off">
-            {nextRetryAt === null ? "when the network is back" : <Countdown deadline={nextRetryAt} now={now} />}
+    <>
+      {state === "exhausted" ? <p className={webSocketStatusClasses.hint}>{labels.exhaustedHint(attempt)}</p> : null}
+      <dl className={webSocketStatusClasses.details}>
+        <div className={webSocketStatusClasses.item}>
+          <dt>{labels.healthTerm}</dt>
+          <dd className={webSocketStatusClasses.health} aria-live="off">
+            {labels.healthWithQuality(healthScore, labels.quality[quality])}
           </dd>
-        </>
-      ) : null}
-      <dt>Last error</dt>
-      <dd className={webSocketStatusClasses.error}>{lastError ? lastError.message : "none"}</dd>
-      <dt>Network</dt>
-      <dd className={webSocketStatusClasses.network}>{network}</dd>
-    </dl>
+        </div>
+        <div className={webSocketStatusClasses.item}>
+          <dt>{labels.latencyTerm}</dt>
+          <dd className={webSocketStatusClasses.latency} aria-live="off">
+            {latency === null
+              ? labels.latencyNone
+              : state === "connected"
+                ? labels.latencyValue(Math.round(latency))
+                : labels.latencyStale(Math.round(latency))}
+          </dd>
+        </div>
+        <div className={webSocketStatusClasses.item}>
+          <dt>{labels.attemptTerm}</dt>
+          <dd className={webSocketStatusClasses.attempt}>{labels.attemptValue(attempt, maxAttempts)}</dd>
+        </div>
+        {backingOff ? (
+          <div className={webSocketStatusClasses.item}>
+            <dt>{labels.countdownTerm}</dt>
+            <dd className={webSocketStatusClasses.countdown} aria-live="off">
+              {nextRetryAt === null ? (
+                labels.countdownOffline
+              ) : (
+                <Countdown deadline={nextRetryAt} now={now} render={(s) => (s > 0 ? labels.countdown(s) : labels.countdownNow)} />
+              )}
+            </dd>
+          </div>
+        ) : null}
+        <div className={webSocketStatusClasses.item}>
+          <dt>{labels.errorTerm}</dt>
+          <dd className={webSocketStatusClasses.error} data-error={error?.kind} title={error?.raw}>
+            {error === null ? (
+              labels.errorNone
+            ) : error.kind === "serverBusy" && backingOff && nextRetryAt !== null ? (
+              <Countdown
+                deadline={nextRetryAt}
+                now={now}
+                render={(s) => (s > 0 ? labels.serverBusyRetry(s) : error.text)}
+              />
+            ) : (
+              error.text
+            )}
+          </dd>
+        </div>
+        <div className={webSocketStatusClasses.item}>
+          <dt>{labels.networkTerm}</dt>
+          <dd className={webSocketStatusClasses.network}>{labels.network[network]}</dd>
+        </div>
+      </dl>
+    </>
   );
 }
 
 /** Its own component so that the 1-second tick re-renders only this text. */
-function Countdown({ deadline, now }: { deadline: number; now: (() => number) | undefined }): ReactNode {
+function Countdown({
+  deadline,
+  now,
+  render,
+}: {
+  deadline: number;
+  now: (() => number) | undefined;
+  /** The text for the whole seconds left (0 once due). */
+  render: (seconds: number) => string;
+}): ReactNode {
   const remaining = useCountdown(deadline, now) ?? 0;
-  const seconds = Math.ceil(remaining / 1000);
-  return seconds > 0 ? `in ${seconds} s` : "now";
+  return render(Math.ceil(remaining / 1000));
 }
 
 function ReconnectButton({
   service,
   onError,
+  labels,
 }: {
   service: WebSocketService;
   onError: ((error: unknown) => void) | undefined;
+  labels: StatusLabels;
 }): ReactNode {
   const [pending, setPending] = useState(false);
   const mounted = useRef(true);
@@ -200,7 +277,7 @@ function ReconnectButton({
       aria-disabled={pending}
       data-pending={pending ? "true" : undefined}
     >
-      {pending ? "Reconnecting…" : "Reconnect"}
+      {pending ? labels.reconnecting : labels.reconnect}
     </button>
   );
 }

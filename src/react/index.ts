@@ -11,6 +11,8 @@ export {
 } from "./hooks.js";
 export { currentStatus, shallowEqual, subscribeToService } from "./store.js";
 export { webSocketStatusStyles } from "./styles.js";
+export { describeError, type ErrorDescription, type ErrorKind } from "./describeError.js";
+export { defaultStatusLabels, type StatusLabelOverrides, type StatusLabels } from "./labels.js";
 export {
   WebSocketStatus,
   defaultStateLabels,
