@@ -27,6 +27,31 @@ export const PORTED_TIMINGS: Readonly<Partial<ConnectionConfig>> = Object.freeze
   connectionTimeout: 1000,
 });
 
+/**
+ * The server options of socket.io-client's own test server: a 2 s ping interval and
+ * Connection State Recovery on. With recovery on, every event the server emits without an
+ * ack request carries its offset as one more, last, string argument (see {@link dropOffset}).
+ */
+export const REFERENCE_IO_OPTIONS: Readonly<Partial<ServerOptions>> = Object.freeze({
+  pingInterval: 2000,
+  connectionStateRecovery: {},
+});
+
+/**
+ * The arguments the server's code passed, without the offset a Connection State Recovery
+ * server appends to every event it stores (a string, always last; events emitted with an ack
+ * request are not stored and end with the ack function instead).
+ */
+export function dropOffset(args: readonly unknown[]): unknown[] {
+  return typeof args.at(-1) === "string" ? args.slice(0, -1) : [...args];
+}
+
+/** A jitter source that replays `values` in a cycle, so that every delay can be recomputed. */
+export function cycle(values: readonly number[]): () => number {
+  let index = 0;
+  return () => values[index++ % values.length]!;
+}
+
 export interface PortedServerOptions {
   /** Port to listen on; 0 picks a free one (a restart passes the old port). @default 0 */
   port?: number;
@@ -245,6 +270,9 @@ export function portedRig() {
     cleanup,
     server: async (options: PortedServerOptions = {}) =>
       cleanup.add(await PortedServer.start(options), (server) => server.close()),
+    /** The reference server: socket.io-client's test server options and handlers, plus `io` options. */
+    reference: async (io: Partial<ServerOptions> = {}) =>
+      cleanup.add(await PortedServer.start({ io: { ...REFERENCE_IO_OPTIONS, ...io } }), (server) => server.close()),
     /** A service with {@link PORTED_TIMINGS} under the given config. */
     service: (options: WebSocketServiceOptions): WebSocketService =>
       cleanup.add(
@@ -297,7 +325,7 @@ export function nextEvent(target: object, event: string, timeout = 10_000): Prom
  * delivery): there is no event to await for an absence, so the test waits a while that is
  * long compared with what it rules out (several retry delays of {@link PORTED_TIMINGS}).
  */
-export function quietPeriod(ms = 300): Promise<void> {
+export function quietPeriod(ms = 200): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
