@@ -29,7 +29,9 @@ export {
   type SocketFactory,
   type SocketIoOptions,
   type TokenProvider,
+  type AuthPayload,
 } from "./machine/socketActor.js";
+export type { CallbackName } from "./machine/environment.js";
 export type * from "./machine/types.js";
 export {
   WebSocketService,
@@ -42,6 +44,7 @@ export {
   type RequestOptions,
   type SendOptions,
   type ServiceListener,
+  type ListenerErrorSource,
   type StaticAuth,
   type WebSocketServiceOptions,
   type WebSocketStatus,

@@ -2,7 +2,16 @@ import { and, assign, emit, enqueueActions, not, raise, sendTo, setup } from "xs
 import { computeBackoffDelay, computeRetryAfterDelay } from "./backoff.js";
 import { MAX_TIMER_MS, resolveConfig } from "./config.js";
 import { computeHealthScore, heartbeatAckTimeout, qualityOf, updateRtt } from "./health.js";
-import { type FaultReporter, guardClock, guardRandom, monotonicNow, wallNow } from "./environment.js";
+import { type CallbackName, type FaultReporter, guardClock, guardRandom, monotonicNow, wallNow } from "./environment.js";
+import {
+  createQueue,
+  drainMessages,
+  earliestExpiry,
+  pushMessage,
+  queueSize,
+  removeRequest,
+  takeExpired,
+} from "./queue.js";
 import { createSocketActor, type SocketActorInput } from "./socketActor.js";
 import type {
   ConnectionConfig,
@@ -52,6 +61,7 @@ const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
   disposed: "the service was disposed",
   volatile: "it was volatile and the socket was not connected",
   timeout: "its request timed out",
+  unencodable: "Socket.IO could not encode it",
 };
 
 function initialContext(input: ConnectionMachineInput): ConnectionContext {
@@ -73,7 +83,10 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     awaitingToken: false,
     authRefreshUsed: false,
     generation: 0,
+    forceId: 0,
+    forcedAttempt: false,
     socketId: null,
+    recovered: false,
     connectedAt: null,
     consecutiveFailures: 0,
     heartbeatsAcked: false,
@@ -87,7 +100,7 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     latency: null,
     srtt: null,
     rttvar: null,
-    queue: [],
+    queue: createQueue(),
     nextMessageId: 1,
   };
 }
@@ -208,8 +221,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             ),
       healthCheckInterval: ({ context }) => context.config.healthCheckInterval,
       stablePeriod: ({ context }) => context.config.stablePeriod,
-      untilQueueExpiry: ({ context }) =>
-        Math.max(0, Math.min(...context.queue.map((message) => message.expiresAt)) - monotonic()),
+      // Raised only while something is queued, so the earliest expiry is there (O(1), a heap's top).
+      untilQueueExpiry: ({ context }) => Math.max(0, (earliestExpiry(context.queue) ?? monotonic()) - monotonic()),
       // Reads the event: the delayed raise that uses it is enqueued by scheduleRequestTimeout, and
       // xstate resolves an enqueued action's delay without that action's params.
       requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
@@ -220,6 +233,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       isAuthRejection: ({ event }) => event.type === "socket.connectFailed" && event.authRejected,
       canRefreshToken: ({ context }) => context.hasTokenProvider && !context.authRefreshUsed,
       isOffline: ({ context }) => context.network === "offline",
+      // A person asked for this attempt (forceReconnection): the offline hint is often wrong,
+      // so it is tried once anyway.
+      isWaitingForNetwork: ({ context }) => context.network === "offline" && !context.forcedAttempt,
       hasAttemptsLeft: ({ context }) => context.attempt + 1 < context.config.maxReconnectAttempts,
       isServerDisconnect: ({ event }) =>
         event.type === "socket.disconnected" && event.reason === "io server disconnect",
@@ -236,10 +252,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     actions: {
       openSocket: enqueueActions(({ context, enqueue }) => {
         const generation = context.generation + 1;
-        enqueue.assign({ generation, socketId: null, awaitingToken: false });
+        enqueue.assign({ generation, socketId: null, awaitingToken: false, forcedAttempt: false });
         enqueue.sendTo("socket", { type: "open", generation } satisfies SocketCommand);
       }),
       closeSocket: sendTo("socket", { type: "close" } satisfies SocketCommand),
+      // A deliberate end: the server is told, and forgets the session (no recovery offered).
+      endSocket: sendTo("socket", { type: "close", graceful: true } satisfies SocketCommand),
       resetAttempts: assign({
         attempt: 0,
         retries: 0,
@@ -249,6 +267,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         authRefreshUsed: false,
       }),
       resetBackoff: assign({ backoffStep: 0, lastDelay: null }),
+      markForced: assign(({ context }, params: { id: number | undefined }) => ({
+        forceId: params.id ?? context.forceId,
+        forcedAttempt: true,
+      })),
       countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
       recordFailure: assign(({ context }, params: { error: ErrorInfo; retryAfter: number | null }) => ({
         attempt: context.attempt + 1,
@@ -318,8 +340,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         type: "connection:max_attempts_reached" as const,
         attempts: context.attempt,
       })),
-      setConnected: assign(({ context }, params: { socketId: string }) => ({
+      setConnected: assign(({ context }, params: { socketId: string; recovered: boolean }) => ({
         socketId: params.socketId,
+        recovered: params.recovered,
         connectedAt: monotonic(),
         connectAttempts: context.attempt,
         attempt: 0,
@@ -339,14 +362,15 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       emitConnected: emit(({ context }) => ({
         type: "connection:connected" as const,
         socketId: context.socketId ?? "",
+        recovered: context.recovered,
       })),
       emitReconnected: enqueueActions(({ context, enqueue }) => {
         if (context.retries > 0) {
-          enqueue.emit({ type: "connection:reconnected", attempts: context.retries });
+          enqueue.emit({ type: "connection:reconnected", attempts: context.retries, recovered: context.recovered });
         }
         enqueue.assign({ retries: 0 });
       }),
-      clearConnection: assign({ socketId: null, connectedAt: null, heartbeatDueAt: null, timerDue: null }),
+      clearConnection: assign({ socketId: null, recovered: false, connectedAt: null, heartbeatDueAt: null, timerDue: null }),
       emitDisconnected: emit((_, params: { reason: string }) => ({
         type: "connection:disconnected" as const,
         reason: params.reason,
@@ -455,30 +479,32 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           expiresAt: queuedAt + Math.min(ttl ?? context.config.queueTtl, context.config.queueTtl),
           ...(params.ackId === undefined ? {} : { ackId: params.ackId }),
         };
-        const queue = [...context.queue, message];
-        const overflow = queue.splice(0, Math.max(0, queue.length - context.config.maxQueueSize));
+        // O(log n), not a copy of the queue: pushMessage extends the log in place, and the
+        // previous snapshot's queue stays as it was (a view of an older version, see queue.ts).
+        const { queue, dropped } = pushMessage(context.queue, message, context.config.maxQueueSize);
         enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
-        for (const announcement of dropAnnouncements(overflow, "overflow")) enqueue.emit(announcement);
+        for (const announcement of dropAnnouncements(dropped, "overflow")) enqueue.emit(announcement);
       }),
       dropVolatile: enqueueActions(({ enqueue }, params: OutgoingMessage) => {
         for (const announcement of dropAnnouncements([params], "volatile")) enqueue.emit(announcement);
       }),
       scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
-        if (context.queue.length > 0) {
+        if (queueSize(context.queue) > 0) {
           enqueue.raise({ type: "queue.expire" }, { id: "queueExpiry", delay: "untilQueueExpiry" });
         }
       }),
       expireQueuedMessages: enqueueActions(({ context, enqueue }) => {
-        const at = monotonic();
-        const expired = context.queue.filter((message) => message.expiresAt <= at);
+        const { queue, expired } = takeExpired(context.queue, monotonic());
         if (expired.length === 0) return;
-        enqueue.assign({ queue: context.queue.filter((message) => message.expiresAt > at) });
+        enqueue.assign({ queue });
         for (const announcement of dropAnnouncements(expired, "expired")) enqueue.emit(announcement);
       }),
       flushQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
-        for (const message of context.queue) {
+        const { queue, messages } = drainMessages(context.queue);
+        if (messages.length === 0) return;
+        for (const message of messages) {
           enqueue.sendTo("socket", {
             type: "emit",
             event: message.event,
@@ -486,12 +512,14 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             ackId: message.ackId,
           } satisfies SocketCommand);
         }
-        enqueue.assign({ queue: [] });
+        enqueue.assign({ queue });
       }),
       dropQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
-        for (const announcement of dropAnnouncements(context.queue, "disposed")) enqueue.emit(announcement);
-        enqueue.assign({ queue: [] });
+        const { queue, messages } = drainMessages(context.queue);
+        if (messages.length === 0) return;
+        for (const announcement of dropAnnouncements(messages, "disposed")) enqueue.emit(announcement);
+        enqueue.assign({ queue });
       }),
       scheduleRequestTimeout: enqueueActions(({ enqueue }, params: { ackId?: number; timeout?: number }) => {
         if (params.ackId === undefined || !params.timeout) return;
@@ -500,15 +528,30 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           { id: `request-${params.ackId}`, delay: "requestTimeout" },
         );
       }),
-      settleRequest: enqueueActions(({ enqueue }, params: { ackId: number; response: unknown[] }) => {
-        enqueue.cancel(`request-${params.ackId}`);
-        enqueue.emit({ type: "request:settled", ackId: params.ackId, response: params.response });
+      settleRequest: enqueueActions(
+        ({ enqueue }, params: { ackId: number; response?: unknown[]; error?: ErrorInfo }) => {
+          enqueue.cancel(`request-${params.ackId}`);
+          enqueue.emit(
+            params.error
+              ? { type: "request:settled", ackId: params.ackId, error: params.error }
+              : { type: "request:settled", ackId: params.ackId, response: params.response ?? [] },
+          );
+        },
+      ),
+      dropUnencodable: enqueueActions(({ enqueue }, params: OutgoingMessage) => {
+        if (params.ackId !== undefined) enqueue.cancel(`request-${params.ackId}`);
+        for (const announcement of dropAnnouncements([params], "unencodable")) enqueue.emit(announcement);
       }),
+      emitCallbackFailed: emit((_, params: { callback: CallbackName; message: string }) => ({
+        type: "callback:failed" as const,
+        callback: params.callback,
+        message: params.message,
+      })),
       expireRequest: enqueueActions(({ context, enqueue }, params: { ackId: number }) => {
-        const queued = context.queue.find((message) => message.ackId === params.ackId);
-        if (queued) {
-          enqueue.assign({ queue: context.queue.filter((message) => message !== queued) });
-          enqueue.emit({ type: "message:dropped", event: queued.event, reason: "timeout", args: queued.args });
+        const { queue, removed } = removeRequest(context.queue, params.ackId);
+        if (removed) {
+          enqueue.assign({ queue });
+          enqueue.emit({ type: "message:dropped", event: removed.event, reason: "timeout", args: removed.args });
         }
         enqueue.emit({
           type: "request:settled",
@@ -536,7 +579,22 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         actions: { type: "emitMessage", params: ({ event }) => ({ event: event.event, args: event.args }) },
       },
       "socket.ack": {
-        actions: { type: "settleRequest", params: ({ event }) => ({ ackId: event.ackId, response: event.response }) },
+        actions: {
+          type: "settleRequest",
+          params: ({ event }) => ({ ackId: event.ackId, response: event.response, error: event.error }),
+        },
+      },
+      "socket.unencodable": {
+        actions: {
+          type: "dropUnencodable",
+          params: ({ event }) => ({ event: event.event, args: event.args, ackId: event.ackId }),
+        },
+      },
+      "callback.failed": {
+        actions: {
+          type: "emitCallbackFailed",
+          params: ({ event }) => ({ callback: event.callback, message: event.message }),
+        },
       },
       "socket.undelivered": [
         { guard: { type: "isVolatileSend", params: outgoingOf }, actions: { type: "dropVolatile", params: outgoingOf } },
@@ -564,12 +622,15 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       "network.online": { actions: "setOnline" },
       "network.offline": { actions: "setOffline" },
       disconnect: { target: ".idle" },
-      forceReconnect: { target: ".connecting", actions: "resetAttempts" },
+      forceReconnect: {
+        target: ".connecting",
+        actions: ["resetAttempts", { type: "markForced", params: ({ event }) => ({ id: event.id }) }],
+      },
       dispose: { target: ".idle", actions: "dropQueue" },
     },
     states: {
       idle: {
-        entry: ["closeSocket", "clearRetrySchedule"],
+        entry: ["endSocket", "clearRetrySchedule"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
         },
@@ -582,7 +643,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         states: {
           checkingNetwork: {
             always: [
-              { guard: "isOffline", target: "#connection.backingOff.waitingForNetwork" },
+              { guard: "isWaitingForNetwork", target: "#connection.backingOff.waitingForNetwork" },
               { target: "handshaking" },
             ],
           },
@@ -597,7 +658,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           "socket.connected": {
             guard: "isCurrentSocket",
             target: "connected",
-            actions: { type: "setConnected", params: ({ event }) => ({ socketId: event.socketId }) },
+            actions: {
+              type: "setConnected",
+              params: ({ event }) => ({ socketId: event.socketId, recovered: event.recovered }),
+            },
           },
           "socket.connectFailed": [
             {
@@ -658,7 +722,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             actions: { type: "setAwaitingToken", params: ({ event }) => ({ awaiting: event.awaiting }) },
           },
           // An attempt is already on its way: join it instead of opening a second socket.
-          forceReconnect: { actions: "resetAttempts" },
+          forceReconnect: {
+            actions: ["resetAttempts", { type: "markForced", params: ({ event }) => ({ id: event.id }) }],
+          },
           // A new token while a handshake is in flight: that handshake carries the old one, and
           // its rejection would land in authRequired with the new token never tried. Start the
           // attempt over with the new token (the old socket is closed, its events are stale).
@@ -713,7 +779,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           },
           forceReconnect: {
             target: "connecting",
-            actions: [{ type: "emitDisconnected", params: { reason: "forced reconnection" } }, "resetAttempts"],
+            actions: [
+              { type: "emitDisconnected", params: { reason: "forced reconnection" } },
+              "resetAttempts",
+              { type: "markForced", params: ({ event }) => ({ id: event.id }) },
+            ],
           },
           dispose: {
             target: "idle",
@@ -723,16 +793,17 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         states: {
           heartbeat: {
             initial: "beating",
-            // Handled here, not on `connected`: a transition from the parallel state to one of its
-            // descendants would re-enter every region and restart the health and stability timers.
-            on: {
-              "network.offline": { target: ".beating", actions: "setOffline" },
-              "power.resume": { target: ".beating", actions: "markResumeProbe" },
-            },
+            // A wake or a lost network probes the link at once (handled in the region's states,
+            // not on `connected`: a transition from the parallel state to one of its descendants
+            // would re-enter every region and restart the health and stability timers). A probe
+            // already in flight is the probe: starting another would cancel its ack timeout
+            // without counting the miss, and a burst of notifications would hide a dead link.
             states: {
               beating: {
                 entry: "sendHeartbeat",
                 on: {
+                  "network.offline": { actions: "setOffline" },
+                  "power.resume": { actions: "markResumeProbe" },
                   "socket.heartbeatAck": [
                     {
                       guard: {
@@ -769,6 +840,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               },
               resting: {
                 entry: "scheduleNextHeartbeat",
+                on: {
+                  "network.offline": { target: "beating", actions: "setOffline" },
+                  "power.resume": { target: "beating", actions: "markResumeProbe" },
+                },
                 after: {
                   untilNextHeartbeat: [
                     { guard: "hasSlept", target: "beating", actions: ["emitResumed", "markResumeProbe"] },

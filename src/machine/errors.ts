@@ -72,3 +72,82 @@ export function kindOf(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
+
+/** How deep {@link plainData} copies a server's refusal data; deeper parts become "[too deep]". */
+const PLAIN_DATA_DEPTH = 16;
+
+/**
+ * A JSON-like copy of `value` (a server's `err.data`) safe to keep in the chart and hand to
+ * listeners: strings passed through `scrub` (held tokens redacted), functions and symbols
+ * dropped, BigInts as strings, cycles and excessive depth cut. `undefined` for nothing.
+ */
+export function plainData(value: unknown, scrub: (text: string) => string, depth = 0, seen = new Set<object>()): unknown {
+  if (value === null || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (typeof value === "string") return scrub(value);
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value !== "object") return undefined;
+  if (seen.has(value)) return "[cycle]";
+  if (depth >= PLAIN_DATA_DEPTH) return "[too deep]";
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => plainData(item, scrub, depth + 1, seen) ?? null);
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      let field: unknown;
+      try {
+        field = (value as Record<string, unknown>)[key];
+      } catch {
+        continue; // a throwing getter: leave the field out
+      }
+      const plain = plainData(field, scrub, depth + 1, seen);
+      if (plain !== undefined) copy[scrub(key)] = plain;
+    }
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+/**
+ * Why Socket.IO could not encode these arguments, or null when it can: found by a walk that
+ * costs no serialisation (BigInts and cycles, the usual culprits). A throwing `toJSON` is not
+ * found here; the socket actor still catches it at the emit.
+ */
+export function unencodableReason(args: readonly unknown[]): string | null {
+  // Iterative, so that a deeply nested payload cannot overflow the stack here.
+  const stack: { value: unknown; path: string; exit?: object }[] = [];
+  for (let index = args.length - 1; index >= 0; index--) stack.push({ value: args[index], path: `args[${index}]` });
+  const ancestors = new Set<object>();
+  while (stack.length > 0) {
+    const { value, path, exit } = stack.pop()!;
+    if (exit) {
+      ancestors.delete(exit);
+      continue;
+    }
+    if (typeof value === "bigint") return `${path} is a BigInt, which JSON cannot encode`;
+    if (value === null || typeof value !== "object") continue;
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) continue;
+    if (typeof Blob !== "undefined" && value instanceof Blob) continue;
+    if (ancestors.has(value)) return `${path} refers back to one of its parents (a cycle)`;
+    if (typeof (value as { toJSON?: unknown }).toJSON === "function") continue;
+    ancestors.add(value);
+    stack.push({ value: undefined, path, exit: value });
+    if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) stack.push({ value: value[index], path: `${path}[${index}]` });
+    } else {
+      const keys = Object.keys(value);
+      for (let index = keys.length - 1; index >= 0; index--) {
+        const key = keys[index]!;
+        let field: unknown;
+        try {
+          field = (value as Record<string, unknown>)[key];
+        } catch (error) {
+          return `${path}.${key} threw when read (${error instanceof Error ? error.message : String(error)})`;
+        }
+        stack.push({ value: field, path: `${path}.${key}` });
+      }
+    }
+  }
+  return null;
+}

@@ -1,7 +1,9 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { fromCallback } from "xstate";
 import { type AuthErrorClassifier, isAuthRejection, retryAfterOf } from "./auth.js";
-import { connectErrorInfo, errorInfo, kindOf, redact } from "./errors.js";
+import { MAX_TIMER_MS } from "./config.js";
+import type { FaultReporter } from "./environment.js";
+import { connectErrorInfo, errorInfo, kindOf, plainData, redact } from "./errors.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
 import { UnconfirmedSends } from "./unconfirmedSends.js";
 
@@ -13,16 +15,43 @@ import { UnconfirmedSends } from "./unconfirmedSends.js";
  * themselves are left alone (engine.io-client rejects `transports` beside
  * `transportImplementations`).
  */
-function defaultTransports(socketOptions: SocketIoOptions | undefined): SocketIoOptions {
-  if (socketOptions?.transports !== undefined || "transportImplementations" in (socketOptions ?? {})) return {};
+function defaultTransports(socketOptions: SocketIoOptions): SocketIoOptions {
+  if (socketOptions.transports !== undefined || socketOptions.transportImplementations !== undefined) return {};
   return { transports: ["websocket", "polling"], tryAllTransports: true };
 }
 
-/** How many unconfirmed sends are remembered at most (older ones are assumed delivered). */
-const UNCONFIRMED_LIMIT = 1000;
+/** The options given, without keys set to `undefined` (a spread would let them erase a default). */
+function definedOptions(socketOptions: SocketIoOptions | undefined): SocketIoOptions {
+  return Object.fromEntries(Object.entries(socketOptions ?? {}).filter(([, value]) => value !== undefined));
+}
 
-/** Returns the token for the next handshake; nothing (or "") means "no usable token". */
-export type TokenProvider = () => string | null | undefined | Promise<string | null | undefined>;
+/**
+ * Unconfirmed sends between two confirmation probes: when this many sends wait for proof of
+ * delivery, the actor asks the server for one (an extra acked heartbeat) instead of
+ * forgetting any of them.
+ */
+const CONFIRM_EVERY = 256;
+
+/**
+ * Heartbeats a live server may leave unanswered in a row before the actor concludes that it
+ * does not ack them at all and stops keeping delivery evidence. One slow first ack is not
+ * enough: that server does ack, and the sends made meanwhile must stay tracked.
+ */
+const UNANSWERED_BEFORE_UNTRACKED = 2;
+
+/** The handshake `auth` payload: free fields, and `token` when the app uses one. */
+export type AuthPayload = { token?: string | null } & Record<string, unknown>;
+
+/**
+ * Returns the token for the next handshake, or the whole `auth` payload (fields with or
+ * without a `token`); nothing (or "") means "no usable token".
+ */
+export type TokenProvider = () =>
+  | string
+  | AuthPayload
+  | null
+  | undefined
+  | Promise<string | AuthPayload | null | undefined>;
 
 /**
  * Where the token lives: with the socket actor, never in the chart's context or events
@@ -65,10 +94,15 @@ export interface SocketActorOptions {
   credentials?: Credentials;
   /** Asked before every handshake when no token is held in `credentials`. */
   tokenProvider?: TokenProvider;
-  /** With auth configured, a missing token means `authRequired` instead of a handshake without one. */
+  /**
+   * With a token-based auth configured (a `token` key, or a provider), a missing token means
+   * `authRequired` instead of a handshake without one.
+   */
   requireToken?: boolean;
-  /** Extra fields of the handshake `auth` payload, next to `token`. */
+  /** Extra fields of the handshake `auth` payload, next to `token` (sent as they are without one). */
   authPayload?: Record<string, unknown>;
+  /** Told when `isAuthError` or the token provider misbehaves (the default classifier takes over). */
+  onCallbackFault?: FaultReporter;
   socketOptions?: SocketIoOptions;
   isAuthError?: AuthErrorClassifier;
   socketFactory?: SocketFactory;
@@ -92,33 +126,90 @@ export interface SocketActorInput {
   connectionTimeout: number;
 }
 
+/** socket.io-client's private session fields (Connection State Recovery), read and seeded here. */
+interface RecoverableSocket {
+  _pid?: string;
+  _lastOffset?: string;
+  recovered?: boolean;
+}
+
+/** The private session fields of a socket (typed apart: TypeScript hides them on `Socket`). */
+function sessionFields(socket: Socket): RecoverableSocket {
+  return socket as unknown as RecoverableSocket;
+}
+
+/** An ack callback that socket.io-client calls as `(err, ...response)` in every mode. */
+type ErrorFirstAck = ((error: Error | null, ...response: unknown[]) => void) & { withError?: boolean };
+
+/**
+ * An ack callback in socket.io-client's error-first form: with it, socket.io-client calls it
+ * as `(null, ...response)` on an ack and `(error)` when the ack will never come (the socket
+ * was lost, or `ackTimeout` ran out), whether or not `ackTimeout` is set. The actor's own
+ * acks are all of this form, so an `ackTimeout` in `socketOptions` cannot turn a timeout
+ * into a response.
+ */
+function errorFirst(callback: (error: Error | null, response: unknown[]) => void): ErrorFirstAck {
+  const ack: ErrorFirstAck = (error, ...response) => callback(error ?? null, response);
+  ack.withError = true;
+  return ack;
+}
+
 /**
  * The one place Socket.IO lives: a callback actor holding at most one socket. The chart
  * commands it (`open`, `close`, `emit`, `heartbeat`); it reports what the socket does,
  * tagged with the generation of the socket so that the chart can ignore a stale one.
  */
 export function createSocketActor(options: SocketActorOptions = {}) {
-  const classify = options.isAuthError ?? isAuthRejection;
+  const reportFault: FaultReporter = options.onCallbackFault ?? (() => {});
+  const userClassifier = options.isAuthError;
+  const classify: AuthErrorClassifier = userClassifier
+    ? (rejection) => {
+        try {
+          const verdict: unknown = userClassifier(rejection);
+          if (typeof verdict === "boolean") return verdict;
+          reportFault("isAuthError", `isAuthError returned ${kindOf(verdict)}, not a boolean; the default classifier decided`);
+        } catch (error) {
+          reportFault("isAuthError", `isAuthError threw: ${errorInfo(error).message}; the default classifier decided`);
+        }
+        return isAuthRejection(rejection);
+      }
+    : isAuthRejection;
   const credentials: Credentials = options.credentials ?? { token: null };
   const factory: SocketFactory = options.socketFactory ?? ((url, socketOptions) => io(url, socketOptions));
+  // With ackTimeout socket.io-client drops an ack when its timer runs out: the heartbeat gets
+  // a timer of its own long enough that a late ack still counts as a round trip.
+  const socketOptions = definedOptions(options.socketOptions);
+  const usesAckTimeout = socketOptions.ackTimeout !== undefined;
+  /** socket.io-client's ack errors, said in this package's terms. */
+  const ackErrorText = (error: Error): string =>
+    error.message === "operation has timed out"
+      ? `the server did not ack within socketOptions.ackTimeout (${String(options.socketOptions?.ackTimeout)} ms)`
+      : error.message === "socket has been disconnected"
+        ? "the connection was lost before the ack arrived"
+        : error.message;
 
   return fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ input, sendBack, receive }) => {
     let socket: Socket | null = null;
     let generation = 0;
     let stopped = false;
-    // Delivery evidence for the current socket: sends after the last acked heartbeat are
+    // The session of the last socket that connected, offered for recovery by the next one.
+    // A deliberate close forgets it (the server discards it too).
+    let lastConnected: Socket | null = null;
+    // Delivery evidence for the current socket: sends after the last acked probe are
     // unconfirmed. Kept here, not in the chart's context, so that a send costs no transition.
-    // Tracking stops when the chart finds that this server does not ack heartbeats, but only
-    // once the server has shown it is alive (a ping or a message after that finding): a first
-    // ack lost to a link that died right after the handshake looks the same as a server that
-    // never acks, and the sends made on that dead link must still be announced when it drops.
-    // "on": remembering; "untilAlive": the chart found no acks, stop at the first sign of life;
-    // "off": a live server that does not ack, nothing is remembered.
-    let tracking: "on" | "untilAlive" | "off" = "on";
-    let lastHeartbeatSeq = 0;
+    // "on": remembering. "off": a live server that left several heartbeats unanswered in a
+    // row does not ack them; nothing can prove delivery there, so nothing is remembered.
+    let tracking: "on" | "off" = "on";
+    // Heartbeats the chart found unanswered in a row, and whether the server showed it is
+    // alive since the first of them (a ping or a message).
+    let unanswered = 0;
+    let aliveSinceUnanswered = false;
+    // Probes (chart heartbeats and the actor's own confirmation probes) emitted on this socket.
+    let probes = 0;
+    let confirmationPending = false;
     // Every token held or used lately is redacted from every text this actor reports.
     const scrub = (message: string) => redact(message, [credentials.token, ...(credentials.seen ?? [])]);
-    const unconfirmed = new UnconfirmedSends(UNCONFIRMED_LIMIT);
+    const unconfirmed = new UnconfirmedSends();
 
     const reportUnconfirmed = (forGeneration: number) => {
       if (unconfirmed.size > 0) {
@@ -131,55 +222,108 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       if (!stopped) sendBack(event);
     };
 
-    const close = () => {
+    const close = (graceful: boolean) => {
       const current = socket;
       socket = null;
+      if (graceful) lastConnected = null;
       if (!current) return;
       current.offAny();
       current.removeAllListeners();
       current.io.removeAllListeners();
-      current.disconnect();
+      // A deliberate end tells the server (it discards the session). A loss only drops the
+      // transport: the server sees "transport close" and, with Connection State Recovery,
+      // keeps the session for the next handshake to restore.
+      if (graceful) current.disconnect();
       // With forceNew the manager serves only this socket; closing it releases the transport at once.
       current.io.engine?.close();
+      current.disconnect();
     };
 
-    const handshake = (forGeneration: number, token: string | null) => {
-      if (token !== null) rememberToken(credentials, token);
-      const auth =
-        token === null ? { ...options.authPayload } : { ...options.authPayload, token };
+    /** Sends an acked probe; its ack proves every send emitted before it arrived. */
+    const probe = (onAck: (error: Error | null) => void): boolean => {
+      if (!socket?.connected) return false;
+      probes += 1;
+      const mark = probes;
+      const probed = socket;
+      const ack = errorFirst((error) => {
+        if (!error && probed === socket) {
+          // TCP delivered everything emitted before this probe.
+          unconfirmed.confirm(mark);
+          // An ack: this server does ack, keep (or start again) tracking.
+          tracking = "on";
+          unanswered = 0;
+          aliveSinceUnanswered = false;
+        }
+        onAck(error);
+      });
+      try {
+        (usesAckTimeout ? probed.timeout(MAX_TIMER_MS) : probed).emit("heartbeat", ack);
+      } catch {
+        return false; // cannot happen with no arguments; never let it escape the actor
+      }
+      return true;
+    };
+
+    const askConfirmation = () => {
+      if (confirmationPending || tracking === "off") return;
+      confirmationPending = probe(() => {
+        confirmationPending = false;
+      });
+    };
+
+    const handshake = (forGeneration: number, payload: Record<string, unknown>) => {
       const created = factory(input.url, {
-        ...defaultTransports(options.socketOptions),
-        ...options.socketOptions,
+        ...defaultTransports(socketOptions),
+        ...socketOptions,
         path: input.path,
-        auth,
+        auth: payload,
         reconnection: false,
         forceNew: true,
         autoConnect: false,
         multiplex: false,
         timeout: input.connectionTimeout,
       });
+      // Offer the session of the socket that was lost, as socket.io-client does for its own
+      // reconnections: it sends pid and offset with the CONNECT packet when `_pid` is set, and
+      // sets `recovered` when the server restores that session.
+      const previous = lastConnected ? sessionFields(lastConnected) : null;
+      if (previous?._pid) {
+        const offered = sessionFields(created);
+        offered._pid = previous._pid;
+        offered._lastOffset = previous._lastOffset;
+      }
       socket = created;
       tracking = "on";
-      lastHeartbeatSeq = 0;
+      unanswered = 0;
+      aliveSinceUnanswered = false;
+      probes = 0;
+      confirmationPending = false;
       unconfirmed.clear();
       const alive = () => {
-        if (tracking !== "untilAlive" || socket !== created) return;
-        tracking = "off";
-        unconfirmed.clear();
+        if (socket !== created || unanswered === 0) return;
+        aliveSinceUnanswered = true;
       };
       created.io.on("ping", alive);
       created.on("connect", () => {
-        report({ type: "socket.connected", generation: forGeneration, socketId: created.id ?? "" });
+        lastConnected = created;
+        report({
+          type: "socket.connected",
+          generation: forGeneration,
+          socketId: created.id ?? "",
+          recovered: sessionFields(created).recovered === true,
+        });
       });
       created.on("connect_error", (error: Error & { data?: unknown }) => {
         const authRejected = classify({ message: error.message, data: error.data });
         // A rejected token is not tried again on its own: the next handshake asks the provider
         // (or waits in authRequired for setAuthToken). A token set meanwhile is kept.
+        const token = typeof payload.token === "string" ? payload.token : null;
         if (authRejected && token !== null && credentials.token === token) credentials.token = null;
+        const data = error.data === undefined ? undefined : plainData(error.data, scrub);
         report({
           type: "socket.connectFailed",
           generation: forGeneration,
-          error: { message: scrub(connectErrorInfo(error).message) },
+          error: { message: scrub(connectErrorInfo(error).message), ...(data === undefined ? {} : { data }) },
           authRejected,
           retryAfter: retryAfterOf(error.data),
         });
@@ -196,22 +340,33 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     };
 
     /**
-     * The provider's answer: a string, or the reason there is no usable token. A non-string is
-     * described by its kind only: it may well be the token in the wrong wrapper (`{ token }`).
+     * The provider's answer: a token string or a whole payload, or the reason there is no
+     * usable token. A wrong value is described by its kind only: it may well be the token.
      */
-    const askProvider = async (provider: TokenProvider): Promise<{ token: string } | { missing: string }> => {
+    const askProvider = async (provider: TokenProvider): Promise<{ payload: Record<string, unknown> } | { missing: string }> => {
       const answer: unknown = await provider();
       if (answer === null || answer === undefined || answer === "") return { missing: "token provider returned no token" };
-      if (typeof answer !== "string") return { missing: `token provider returned ${kindOf(answer)}; expected a string` };
-      return { token: answer };
+      if (typeof answer === "string") return { payload: { ...options.authPayload, token: answer } };
+      if (typeof answer === "object" && !Array.isArray(answer)) {
+        const payload = answer as Record<string, unknown>;
+        if (!("token" in payload)) return { payload: { ...payload } };
+        if (typeof payload.token === "string" && payload.token.length > 0) return { payload: { ...payload } };
+        if (payload.token === null || payload.token === undefined || payload.token === "") {
+          return { missing: "token provider returned a payload without a token" };
+        }
+        return { missing: `token provider returned a payload whose token is ${kindOf(payload.token)}; expected a string` };
+      }
+      return { missing: `token provider returned ${kindOf(answer)}; expected a string or an auth payload object` };
     };
 
     const open = async (forGeneration: number) => {
-      close();
+      close(false);
       generation = forGeneration;
-      let token = credentials.token || null;
+      let payload: Record<string, unknown> | null = credentials.token
+        ? { ...options.authPayload, token: credentials.token }
+        : null;
       const provider = options.tokenProvider;
-      if (!token && provider) {
+      if (!payload && provider) {
         report({ type: "socket.awaitingToken", generation: forGeneration, awaiting: true });
         let answer: Awaited<ReturnType<typeof askProvider>>;
         try {
@@ -236,24 +391,46 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           report({ type: "socket.tokenMissing", generation: forGeneration, reason: answer.missing });
           return;
         }
-        token = answer.token;
+        payload = answer.payload;
       }
-      if (!token && options.requireToken) {
+      if (!payload && options.requireToken) {
         report({ type: "socket.tokenMissing", generation: forGeneration, reason: "no auth token available" });
         return;
       }
-      handshake(forGeneration, token);
+      payload ??= { ...options.authPayload };
+      if (typeof payload.token === "string") rememberToken(credentials, payload.token);
+      handshake(forGeneration, payload);
     };
 
+    /**
+     * Emits on the connected socket. Returns false, having done nothing, when no socket is
+     * connected; throws a TypeError (nothing sent) when Socket.IO cannot encode the arguments.
+     */
     const emitNow = (event: string, args: unknown[], ackId: number | undefined): boolean => {
-      if (!socket?.connected) return false;
-      if (ackId === undefined) {
-        socket.emit(event, ...args);
-        if (tracking !== "off") unconfirmed.add(event, args, lastHeartbeatSeq);
-      } else {
-        socket.emit(event, ...args, (...response: unknown[]) => {
-          report({ type: "socket.ack", ackId, response });
-        });
+      const current = socket;
+      if (!current?.connected) return false;
+      try {
+        if (ackId === undefined) {
+          current.emit(event, ...args);
+        } else {
+          current.emit(
+            event,
+            ...args,
+            errorFirst((error, response) => {
+              report(
+                error
+                  ? { type: "socket.ack", ackId, error: { message: ackErrorText(error) } }
+                  : { type: "socket.ack", ackId, response },
+              );
+            }),
+          );
+        }
+      } catch (error) {
+        throw new TypeError(`"${event}" cannot be encoded by Socket.IO: ${errorInfo(error).message}`);
+      }
+      if (ackId === undefined && tracking === "on") {
+        unconfirmed.add(event, args, probes);
+        if (unconfirmed.size % CONFIRM_EVERY === 0) askConfirmation();
       }
       return true;
     };
@@ -274,32 +451,37 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           });
           break;
         case "stopDeliveryTracking":
-          if (tracking === "on") tracking = "untilAlive";
+          // The chart saw a heartbeat go unanswered. Only a server that stays alive through
+          // several of them in a row is one that does not ack: stop remembering then.
+          unanswered += 1;
+          if (unanswered >= UNANSWERED_BEFORE_UNTRACKED && aliveSinceUnanswered && tracking === "on") {
+            tracking = "off";
+            unconfirmed.clear();
+          }
           break;
         case "close":
           if (command.announceUnconfirmed) reportUnconfirmed(generation);
           generation = -1; // a handshake still waiting for its token must not start
-          close();
+          close(command.graceful === true);
           break;
         case "emit": {
           const { event, args, ackId, ttl, volatile } = command;
+          let sent: boolean;
+          try {
+            sent = emitNow(event, args, ackId);
+          } catch (error) {
+            report({ type: "socket.unencodable", event, args, ackId, message: errorInfo(error).message });
+            break;
+          }
           // The chart thought the socket was up, but it is gone: queue the message again.
-          if (!emitNow(event, args, ackId)) report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
+          if (!sent) report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
           break;
         }
         case "heartbeat": {
           if (!socket?.connected || command.generation !== generation) return;
           const { seq } = command;
-          lastHeartbeatSeq = seq;
-          const acked = socket;
-          socket.emit("heartbeat", () => {
-            if (acked === socket) {
-              // The server answered a heartbeat sent after these: TCP delivered them first.
-              unconfirmed.confirm(seq);
-              // A late ack: this server does ack after all, keep (or start again) tracking.
-              tracking = "on";
-            }
-            report({ type: "socket.heartbeatAck", generation: command.generation, seq });
+          probe((error) => {
+            if (!error) report({ type: "socket.heartbeatAck", generation: command.generation, seq });
           });
           break;
         }
@@ -309,7 +491,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     return () => {
       if (options.port?.emit === emitNow) options.port.emit = null;
       stopped = true;
-      close();
+      close(false);
     };
   });
 }

@@ -1,3 +1,6 @@
+import type { CallbackName } from "./environment.js";
+import type { MessageQueue } from "./queue.js";
+
 /**
  * How the random spread of a retry delay is drawn. See `docs/configuration.md`.
  *
@@ -53,9 +56,14 @@ export interface ConnectionConfig {
   reconnectOnServerDisconnect: boolean;
 }
 
-/** `{ message }`: errors are kept as printable data. */
+/** `{ message, data? }`: errors are kept as printable data. */
 export interface ErrorInfo {
   message: string;
+  /**
+   * What the server attached to a handshake refusal (the middleware's `err.data`: codes,
+   * reasons, `retryAfter`), as plain JSON-like data with any held token redacted.
+   */
+  data?: unknown;
 }
 
 export type NetworkStatus = "online" | "offline";
@@ -68,7 +76,9 @@ export interface QueuedMessage {
   id: number;
   event: string;
   args: unknown[];
+  /** Monotonic ms (the chart's duration clock, not the wall clock). */
   queuedAt: number;
+  /** Monotonic ms after which it is dropped (`queueTtl`, or its own shorter `ttl`). */
   expiresAt: number;
   /** Set for `request()`: the id under which the ack is awaited. */
   ackId?: number;
@@ -107,9 +117,15 @@ export interface ConnectionContext {
   awaitingToken: boolean;
   /** The one refresh through the provider after a rejection has been used. */
   authRefreshUsed: boolean;
+  /** The `id` of the last `forceReconnect` the chart acted on (forceReconnection's promises wait for theirs). */
+  forceId: number;
+  /** The next handshake was asked for by a person: it is tried even while the network is reported offline. */
+  forcedAttempt: boolean;
   /** Increments with every socket the chart opens; stale socket events carry an older one. */
   generation: number;
   socketId: string | null;
+  /** The server restored the previous session on this connection (Connection State Recovery). */
+  recovered: boolean;
   connectedAt: number | null;
   /** Liveness failures in a row on this connection (missed heartbeat acks). */
   consecutiveFailures: number;
@@ -134,13 +150,18 @@ export interface ConnectionContext {
   /** Smoothed round trip and its deviation (RFC 6298), ms. */
   srtt: number | null;
   rttvar: number | null;
-  queue: QueuedMessage[];
+  /**
+   * Sends held while not connected, oldest first: read it with `queuedMessages(queue)` and
+   * `queueSize(queue)` from `queue.ts` (a view of a shared log, O(log n) per change).
+   */
+  queue: MessageQueue;
   nextMessageId: number;
 }
 
 /** Events the socket actor sends back to the chart. */
 export type SocketEvent =
-  | { type: "socket.connected"; generation: number; socketId: string }
+  /** `recovered`: the server restored the previous session (Connection State Recovery). */
+  | { type: "socket.connected"; generation: number; socketId: string; recovered: boolean }
   | {
       type: "socket.connectFailed";
       generation: number;
@@ -155,7 +176,12 @@ export type SocketEvent =
   | { type: "socket.disconnected"; generation: number; reason: string }
   | { type: "socket.message"; generation: number; event: string; args: unknown[] }
   | { type: "socket.heartbeatAck"; generation: number; seq: number }
-  | { type: "socket.ack"; ackId: number; response: unknown[] }
+  /** The server acked a send (`response`), or the ack will never come (`error`: timed out, socket lost). */
+  | { type: "socket.ack"; ackId: number; response?: unknown[]; error?: ErrorInfo }
+  /** Socket.IO could not encode a send (a BigInt, a cycle, a throwing toJSON): it was not sent. */
+  | { type: "socket.unencodable"; event: string; args: unknown[]; ackId?: number; message: string }
+  /** A function the app handed in threw or returned nonsense; the connection went on without it. */
+  | { type: "callback.failed"; callback: CallbackName; message: string }
   /** An emit reached the actor when its socket was no longer connected: queue it again. */
   | { type: "socket.undelivered"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
   /**
@@ -168,7 +194,8 @@ export type SocketEvent =
 export type CommandEvent =
   | { type: "connect" }
   | { type: "disconnect" }
-  | { type: "forceReconnect" }
+  /** `id`: the caller's ticket, recorded in `forceId` once the chart has acted on it. */
+  | { type: "forceReconnect"; id?: number }
   | { type: "send"; event: string; args: unknown[]; ttl?: number; volatile?: boolean; ackId?: number; timeout?: number }
   /** A new token is in the socket actor's credentials (the event does not carry it). */
   | { type: "auth.updated" }
@@ -187,21 +214,26 @@ export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
 /** Commands the chart sends to the socket actor. */
 export type SocketCommand =
   | { type: "open"; generation: number }
-  | { type: "close"; announceUnconfirmed?: boolean }
+  /**
+   * `graceful`: a deliberate end (disconnect, dispose): the server is told and forgets the
+   * session. Otherwise only the transport is dropped, so that a server with Connection State
+   * Recovery keeps the session for the next handshake to restore.
+   */
+  | { type: "close"; announceUnconfirmed?: boolean; graceful?: boolean }
   | { type: "emit"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
   /** The server never acked a heartbeat on this socket: there is no delivery evidence to keep. */
   | { type: "stopDeliveryTracking" }
   | { type: "heartbeat"; generation: number; seq: number };
 
-export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout";
+export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "timeout" | "unencodable";
 
 /** The public events of the service, by name, with their payloads. */
 export interface ServiceEventMap {
-  "connection:connected": { socketId: string };
+  "connection:connected": { socketId: string; recovered: boolean };
   "connection:disconnected": { reason: string };
   "connection:failed": { attempt: number; error: ErrorInfo };
   "connection:reconnecting": { attempt: number; delay: number };
-  "connection:reconnected": { attempts: number };
+  "connection:reconnected": { attempts: number; recovered: boolean };
   "connection:max_attempts_reached": { attempts: number };
   "connection:auth_required": object;
   "connection:auth_failed": { error: ErrorInfo };
@@ -215,6 +247,12 @@ export interface ServiceEventMap {
    * may or may not have reached the server. Not resent (that could deliver it twice).
    */
   "message:unconfirmed": { event: string; args: unknown[]; reason: string };
+  /**
+   * A function the app handed in (`random`, `now`, `clock`, `inspect`, `logger`, `isAuthError`,
+   * the token provider `auth`, an ack callback, `onListenerError`) threw or returned nonsense.
+   * Announced once per function; the connection goes on with a safe replacement.
+   */
+  "callback:failed": { callback: CallbackName; message: string };
   /** Internal: a `request()` got its ack, or gave up. */
   "request:settled": { ackId: number; response?: unknown[]; error?: ErrorInfo };
 }

@@ -1,57 +1,43 @@
 /**
- * The sends of one socket that no heartbeat ack has confirmed yet, oldest first, in a ring
- * of fixed capacity: adding allocates nothing once the ring has grown to what is in use, and
- * when it is full the oldest is forgotten (assumed delivered). Heartbeat sequence numbers
- * only grow, so confirming drops a prefix.
+ * The sends of one socket that no acked probe has confirmed yet, oldest first. Each send is
+ * marked with the number of the last probe (heartbeat) emitted before it; probe numbers only
+ * grow, so an ack of probe `n` confirms a prefix: every send marked below `n`. Nothing is ever
+ * forgotten unconfirmed: the socket actor asks the server for a confirmation (an extra probe)
+ * as the list grows, instead of capping it.
  */
 export class UnconfirmedSends {
-  // Grown on demand (an idle service holds no slots), never beyond `capacity`.
-  readonly #events: (string | undefined)[] = [];
-  readonly #args: (unknown[] | undefined)[] = [];
-  readonly #afterSeqs: number[] = [];
-  #start = 0;
-  #size = 0;
-
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`capacity must be an integer of at least 1, got ${String(capacity)}`);
-    }
-  }
+  // A FIFO as an array with a moving head; compacted once the dead prefix is half the array.
+  #events: (string | undefined)[] = [];
+  #args: (unknown[] | undefined)[] = [];
+  #marks: number[] = [];
+  #head = 0;
 
   get size(): number {
-    return this.#size;
+    return this.#marks.length - this.#head;
   }
 
-  /** Records a send emitted after heartbeat `afterSeq` went out. */
-  add(event: string, args: unknown[], afterSeq: number): void {
-    let index: number;
-    if (this.#size === this.capacity) {
-      index = this.#start;
-      this.#start = (this.#start + 1) % this.capacity;
-    } else {
-      index = (this.#start + this.#size) % this.capacity;
-      this.#size += 1;
-    }
-    this.#events[index] = event;
-    this.#args[index] = args;
-    this.#afterSeqs[index] = afterSeq;
+  /** Records a send emitted after probe `mark` went out. */
+  add(event: string, args: unknown[], mark: number): void {
+    this.#events.push(event);
+    this.#args.push(args);
+    this.#marks.push(mark);
   }
 
-  /** The server acked heartbeat `seq`: every send emitted before it went out has arrived. */
-  confirm(seq: number): void {
-    while (this.#size > 0 && this.#afterSeqs[this.#start]! < seq) {
-      this.#events[this.#start] = undefined;
-      this.#args[this.#start] = undefined;
-      this.#start = (this.#start + 1) % this.capacity;
-      this.#size -= 1;
+  /** Probe `mark` was acked: every send emitted before it went out has arrived (TCP keeps order). */
+  confirm(mark: number): void {
+    while (this.#head < this.#marks.length && this.#marks[this.#head]! < mark) {
+      this.#events[this.#head] = undefined;
+      this.#args[this.#head] = undefined;
+      this.#head += 1;
     }
+    if (this.#head === this.#marks.length) this.clear();
+    else if (this.#head > 1024 && this.#head * 2 > this.#marks.length) this.#compact();
   }
 
   /** Returns what is left, oldest first, and forgets it. */
   drain(): { event: string; args: unknown[] }[] {
     const sends: { event: string; args: unknown[] }[] = [];
-    for (let i = 0; i < this.#size; i++) {
-      const index = (this.#start + i) % this.capacity;
+    for (let index = this.#head; index < this.#marks.length; index++) {
       sends.push({ event: this.#events[index]!, args: this.#args[index]! });
     }
     this.clear();
@@ -59,10 +45,16 @@ export class UnconfirmedSends {
   }
 
   clear(): void {
-    this.#events.length = 0;
-    this.#args.length = 0;
-    this.#afterSeqs.length = 0;
-    this.#start = 0;
-    this.#size = 0;
+    this.#events = [];
+    this.#args = [];
+    this.#marks = [];
+    this.#head = 0;
+  }
+
+  #compact(): void {
+    this.#events = this.#events.slice(this.#head);
+    this.#args = this.#args.slice(this.#head);
+    this.#marks = this.#marks.slice(this.#head);
+    this.#head = 0;
   }
 }

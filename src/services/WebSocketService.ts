@@ -1,13 +1,14 @@
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Observer } from "xstate";
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeUnknownValue, describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
-import { kindOf, MIN_REDACTED_LENGTH, redact } from "../machine/errors.js";
+import { kindOf, MIN_REDACTED_LENGTH, redact, unencodableReason } from "../machine/errors.js";
 import {
   type ConnectionMachine,
   createConnectionMachine,
   healthScoreOf,
 } from "../machine/connectionMachine.js";
 import { qualityOf } from "../machine/health.js";
+import { messagesInOrder, queueSize } from "../machine/queue.js";
 import {
   createSocketActor,
   rememberToken,
@@ -28,7 +29,8 @@ import type {
   ServiceEventName,
   TopLevelState,
 } from "../machine/types.js";
-import { monotonicNow } from "../machine/environment.js";
+import { type CallbackName, type FaultReporter, messageOf, monotonicNow } from "../machine/environment.js";
+import { checkSocketOptions } from "../machine/socketOptions.js";
 import { createDebugLog, type Logger } from "./logging.js";
 
 /** XState's timer source, as `createActor` takes it (`SimulatedClock` implements it). */
@@ -77,7 +79,7 @@ export interface WebSocketServiceOptions {
    * Called when a listener (or the `logger`) throws; the other listeners still run.
    * @default console.error
    */
-  onListenerError?: (error: unknown, eventName: ServiceEventName | "logger") => void;
+  onListenerError?: (error: unknown, eventName: ListenerErrorSource) => void;
   /**
    * Refuse `http:` and `ws:` URLs, except for loopback hosts (`localhost`, `*.localhost`,
    * `127.0.0.0/8`, `::1`). The token then only ever crosses the network inside TLS.
@@ -126,11 +128,16 @@ export interface WebSocketStatus {
   network: NetworkStatus;
   jitterStrategy: JitterStrategy;
   socketId: string | null;
+  /** The server restored the previous session on this connection (Connection State Recovery); false when not connected. */
+  recovered: boolean;
   queuedMessages: number;
   disposed: boolean;
 }
 
 export type ServiceListener<K extends ServiceEventName> = (payload: ServiceEventMap[K]) => void;
+
+/** What `onListenerError` is told threw: a listener of that event, the `logger`, or an ack callback of `send`. */
+export type ListenerErrorSource = ServiceEventName | "logger" | "ack";
 
 const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "url",
@@ -180,6 +187,7 @@ export const SERVICE_EVENT_NAMES: readonly ServiceEventName[] = Object.freeze(
     message: true,
     "message:dropped": true,
     "message:unconfirmed": true,
+    "callback:failed": true,
     "request:settled": true,
   } satisfies Record<ServiceEventName, true>) as ServiceEventName[],
 );
@@ -271,18 +279,12 @@ function validateOptions(options: WebSocketServiceOptions): void {
   if (token && token.length >= MIN_REDACTED_LENGTH && (url.includes(token) || safelyDecoded(url).includes(token))) {
     throw new TypeError("url must not contain the auth token: it travels in the handshake auth payload only");
   }
-  if (socketOptions !== undefined && (socketOptions === null || typeof socketOptions !== "object")) {
-    fail("socketOptions", "an object", socketOptions);
-  }
-  // The service sets these itself: refused rather than silently overridden (a path that
-  // agrees with the path option is harmless).
-  if (socketOptions && "auth" in socketOptions) {
-    throw new TypeError(
-      "socketOptions.auth is set by the service: use the service's auth option (the token travels in the handshake auth payload)",
-    );
-  }
-  if (socketOptions && "path" in socketOptions && socketOptions.path !== (path ?? "/socket.io/")) {
-    throw new TypeError("socketOptions.path is set by the service: use the service's path option");
+  // Every io() option is passed through, or refused with its equivalent when the service sets
+  // it itself (docs/socket-options.md): nothing a user sets is silently lost.
+  checkSocketOptions(socketOptions as Record<string, unknown> | undefined, path ?? "/socket.io/");
+  const ackTimeout = socketOptions?.ackTimeout;
+  if (ackTimeout !== undefined && !(typeof ackTimeout === "number" && ackTimeout > 0 && ackTimeout <= MAX_TIMER_MS)) {
+    fail("socketOptions.ackTimeout", `a number of ms greater than 0 and at most ${MAX_TIMER_MS}`, ackTimeout);
   }
   if (token && token.length >= MIN_REDACTED_LENGTH && socketOptions?.query !== undefined && JSON.stringify(socketOptions.query).includes(token)) {
     throw new TypeError("socketOptions.query must not contain the auth token: it travels in the handshake auth payload only");
@@ -343,7 +345,8 @@ export function statusOf(value: unknown, context: ConnectionContext, disposed = 
     network: context.network,
     jitterStrategy: context.config.jitterStrategy,
     socketId: isConnected ? context.socketId : null,
-    queuedMessages: context.queue.length,
+    recovered: isConnected && context.recovered,
+    queuedMessages: queueSize(context.queue),
     disposed,
   };
 }
@@ -352,12 +355,23 @@ type AnyListener = (payload: never) => void;
 
 type Inspector = NonNullable<WebSocketServiceOptions["inspect"]>;
 
-/** One inspection observer that feeds all of `inspectors` (the user's and the debug log's). */
-function combineInspectors(inspectors: Inspector[]): (event: InspectionEvent) => void {
+/**
+ * One inspection observer that feeds all of `inspectors` (the user's and the debug log's).
+ * XState calls it in the middle of a step: a throw there would stop the chart, so each
+ * observer is isolated and its fault reported.
+ */
+function combineInspectors(
+  inspectors: { observer: Inspector; name: "inspect" | "logger" }[],
+  report: FaultReporter,
+): (event: InspectionEvent) => void {
   return (event) => {
-    for (const inspector of inspectors) {
-      if (typeof inspector === "function") inspector(event);
-      else inspector.next?.(event);
+    for (const { observer, name } of inspectors) {
+      try {
+        if (typeof observer === "function") observer(event);
+        else observer.next?.(event);
+      } catch (error) {
+        report(name, `the ${name} observer threw: ${messageOf(error)}`);
+      }
     }
   };
 }
@@ -371,7 +385,14 @@ export class WebSocketService {
   readonly actor: Actor<ConnectionMachine>;
   readonly #subscriptions = new Map<ServiceEventName, Map<AnyListener, { unsubscribe(): void }>>();
   readonly #acks = new Map<number, { resolve(response: unknown[]): void; reject(error: Error): void }>();
-  readonly #onListenerError: (error: unknown, eventName: ServiceEventName | "logger") => void;
+  readonly #onListenerError: (error: unknown, eventName: ListenerErrorSource) => void;
+  /** The user functions whose fault was already announced (each is announced once). */
+  readonly #reportedFaults = new Set<CallbackName>();
+  readonly #scrub: (text: string) => string;
+  /** With `socketOptions.ackTimeout`, socket.io-client calls ack callbacks error-first; so does the service. */
+  readonly #errorFirstAcks: boolean;
+  /** `forceReconnection()` tickets: each call waits for the chart to act on its own. */
+  #forceTickets = 0;
   /** The token, shared with the socket actor only (see `Credentials`). */
   readonly #credentials: Credentials = { token: null, seen: new Set() };
   /** The debug log, when `options.logger` is given. */
@@ -390,40 +411,57 @@ export class WebSocketService {
     const { token, ...authPayload } = typeof auth === "object" && auth !== null ? auth : { token: undefined };
     this.#credentials.token = typeof token === "string" && token.length > 0 ? token : null;
     if (this.#credentials.token) rememberToken(this.#credentials, this.#credentials.token);
-    this.#onListenerError =
+    const onListenerError =
       options.onListenerError ??
       ((error, eventName) => console.error(`@softphone/websocket: a "${eventName}" listener threw`, error));
+    this.#onListenerError = (error, eventName) => {
+      try {
+        onListenerError(error, eventName);
+      } catch (thrown) {
+        this.#reportFault("onListenerError", `onListenerError threw: ${messageOf(thrown)}`);
+      }
+    };
+    const reportFault: FaultReporter = (callback, message) => this.#reportFault(callback, message);
     // The tokens held or used lately (provider tokens included: the socket actor adds them).
     const scrub = (text: string) => redact(text, this.#credentials.seen ?? []);
+    this.#scrub = scrub;
+    this.#errorFirstAcks = options.socketOptions?.ackTimeout !== undefined;
+    const simulated = options.clock as (Clock & { now?: unknown }) | undefined;
+    const clockNow = typeof simulated?.now === "function" ? () => (simulated.now as () => number)() : undefined;
     this.#log = options.logger
       ? createDebugLog({
           logger: options.logger,
           now: options.now ?? Date.now,
+          monotonic: clockNow ?? monotonicNow,
           scrub,
           onError: (error) => this.#onListenerError(error, "logger"),
         })
       : null;
-    const inspectors = [options.inspect, this.#log?.inspect].filter((observer) => observer !== undefined);
+    const inspectors = [
+      ...(options.inspect ? [{ observer: options.inspect, name: "inspect" as const }] : []),
+      ...(this.#log ? [{ observer: this.#log.inspect, name: "logger" as const }] : []),
+    ];
 
-    const simulated = options.clock as (Clock & { now?: unknown }) | undefined;
-    const clockNow = typeof simulated?.now === "function" ? () => (simulated.now as () => number)() : undefined;
     const machine = createConnectionMachine({
       random: options.random,
       now: options.now,
       // Durations follow the timers: a simulated clock's own time, otherwise the system's
       // monotonic clock (never the wall clock, which NTP or a person can step).
       monotonic: clockNow ?? monotonicNow,
+      onCallbackFault: reportFault,
     }).provide({
       actors: {
         socket: createSocketActor({
           credentials: this.#credentials,
           tokenProvider,
-          requireToken: auth !== undefined,
+          // A payload without a `token` key handshakes as it is, as io({ auth }) does.
+          requireToken: tokenProvider !== undefined || (typeof auth === "object" && auth !== null && "token" in auth),
           authPayload,
           socketOptions: options.socketOptions,
           isAuthError: options.isAuthError,
           socketFactory: options.socketFactory,
           port: this.#port,
+          onCallbackFault: reportFault,
         }),
       },
     });
@@ -434,7 +472,7 @@ export class WebSocketService {
         config,
         hasTokenProvider: tokenProvider !== undefined,
       },
-      ...(inspectors.length > 0 ? { inspect: combineInspectors(inspectors) } : {}),
+      ...(inspectors.length > 0 ? { inspect: combineInspectors(inspectors, reportFault) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const settled = this.actor.on("request:settled", ({ ackId, response, error }) => {
@@ -448,7 +486,7 @@ export class WebSocketService {
     // requests emitted on it fail now rather than at their timeout, and plain ack callbacks
     // are forgotten. What is still queued keeps waiting for the next connection.
     const lost = this.actor.on("connection:disconnected", ({ reason }) => {
-      const queued = new Set(this.actor.getSnapshot().context.queue.map((message) => message.ackId));
+      const queued = new Set(Array.from(messagesInOrder(this.actor.getSnapshot().context.queue), (message) => message.ackId));
       for (const [ackId, pending] of this.#acks) {
         if (queued.has(ackId)) continue;
         this.#acks.delete(ackId);
@@ -495,20 +533,35 @@ export class WebSocketService {
   }
 
   #reconnectNow(): Promise<void> {
-    this.actor.send({ type: "forceReconnect" });
+    // Called from a listener, the event waits in the actor's mailbox until the current step
+    // ends: the promise must judge the outcome of its own attempt, not the state it was
+    // called in. The chart records the ticket of the last forceReconnect it acted on.
+    const ticket = ++this.#forceTickets;
+    this.actor.send({ type: "forceReconnect", id: ticket });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const check = (): void => {
         if (settled) return;
         const snapshot = this.actor.getSnapshot();
+        const { context } = snapshot;
         const state = topLevelState(snapshot.value);
-        if (state === "connected") {
+        const cause = context.lastError?.message;
+        if (snapshot.status !== "active") {
+          settled = true;
+          reject(new Error("forceReconnection: the service was disposed"));
+        } else if (context.forceId < ticket) {
+          return; // not acted on yet
+        } else if (state === "connected") {
           settled = true;
           resolve();
-        } else if (state === "authRequired" || state === "exhausted" || state === "idle" || snapshot.status !== "active") {
+        } else if (state === "authRequired" || state === "exhausted" || state === "idle") {
           settled = true;
-          const cause = snapshot.context.lastError?.message;
           reject(new Error(`forceReconnection ended in ${state}${cause ? `: ${cause}` : ""}`));
+        } else if (state === "backingOff" && context.network === "offline") {
+          // The one attempt a person asked for failed while the network is reported offline:
+          // settle now rather than wait for an "online" that may never come.
+          settled = true;
+          reject(new Error(`forceReconnection failed while the network is reported offline${cause ? `: ${cause}` : ""}`));
         }
         if (settled) subscription?.unsubscribe();
       };
@@ -539,14 +592,10 @@ export class WebSocketService {
     }
     if (this.#ignoredAfterDispose("send")) return;
     const last = args.at(-1);
-    let ackId: number | undefined;
-    let payload = args;
-    if (typeof last === "function") {
-      const callback = last as (...response: unknown[]) => void;
-      ackId = this.#nextAckId++;
-      payload = args.slice(0, -1);
-      this.#acks.set(ackId, { resolve: (response) => callback(...response), reject: () => {} });
-    }
+    const callback = typeof last === "function" ? (last as (...response: unknown[]) => void) : null;
+    const payload = callback ? args.slice(0, -1) : args;
+    const ackId = callback ? this.#nextAckId++ : undefined;
+    if (callback && ackId !== undefined) this.#acks.set(ackId, this.#ackCallback(callback));
     // Fast path: on a healthy connection the socket actor emits at once, without a transition
     // of the chart (nothing in context changes). When its socket is not connected after all,
     // it does nothing and the send takes the chart's way, which queues it.
@@ -554,8 +603,37 @@ export class WebSocketService {
     // `value` is `{ connected: {...} }` while connected (a parallel state): a property read,
     // cheaper on this hot path than topLevelState().
     const connected = typeof snapshot.value === "object" && "connected" in snapshot.value;
-    if (connected && snapshot.context.consecutiveFailures === 0 && this.#port.emit?.(event, payload, ackId)) return;
+    try {
+      if (connected && snapshot.context.consecutiveFailures === 0 && this.#port.emit?.(event, payload, ackId)) return;
+      // Queued: find what Socket.IO could not encode now, while the caller can still be told,
+      // rather than when the queue is flushed inside the chart.
+      const unencodable = unencodableReason(payload);
+      if (unencodable) throw new TypeError(`send: "${event}" cannot be encoded by Socket.IO: ${unencodable}`);
+    } catch (error) {
+      if (ackId !== undefined) this.#acks.delete(ackId);
+      throw error;
+    }
     this.actor.send({ type: "send", event, args: payload, ackId, ttl: options.ttl, volatile: options.volatile });
+  }
+
+  /**
+   * The pending entry of a plain `send(..., callback)`: the callback gets exactly what
+   * socket.io-client would give it: `(...response)`, or with `socketOptions.ackTimeout` the
+   * error-first `(null, ...response)` and `(error)` when the ack will never come. Its throw is
+   * reported, never let into the chart.
+   */
+  #ackCallback(callback: (...response: unknown[]) => void): { resolve(response: unknown[]): void; reject(error: Error): void } {
+    const call = (...values: unknown[]) => {
+      try {
+        callback(...values);
+      } catch (error) {
+        this.#onListenerError(error, "ack");
+        this.#reportFault("ack", `an ack callback threw: ${messageOf(error)}`);
+      }
+    };
+    return this.#errorFirstAcks
+      ? { resolve: (response) => call(null, ...response), reject: (error) => call(error) }
+      : { resolve: (response) => call(...response), reject: () => {} };
   }
 
   /** Emit with an ack and resolve with the server's reply (its ack arguments). Rejects on timeout or drop. */
@@ -576,6 +654,8 @@ export class WebSocketService {
       fail("request options.ttl", "a number greater than 0", options.ttl);
     }
     if (this.#disposed) return Promise.reject(new Error(`request "${event}": the service is disposed`));
+    const unencodable = unencodableReason(args);
+    if (unencodable) throw new TypeError(`request: "${event}" cannot be encoded by Socket.IO: ${unencodable}`);
     const ackId = this.#nextAckId++;
     return new Promise<T>((resolve, reject) => {
       this.#acks.set(ackId, {
@@ -670,6 +750,16 @@ export class WebSocketService {
   /** The machine woke from sleep: probe the connection at once (or retry now when backing off). */
   notifyResume(): void {
     if (!this.#ignoredAfterDispose("notifyResume")) this.actor.send({ type: "power.resume" });
+  }
+
+  /**
+   * A function the app handed in threw or returned nonsense: announced once per function as
+   * `callback:failed` (and so in the debug log); the connection goes on without it.
+   */
+  #reportFault(callback: CallbackName, message: string): void {
+    if (this.#reportedFaults.has(callback) || this.#disposed) return;
+    this.#reportedFaults.add(callback);
+    this.actor?.send({ type: "callback.failed", callback, message: this.#scrub(message) });
   }
 
   /** True (and logged) when the service is disposed: the call does nothing. */

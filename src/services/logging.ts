@@ -73,10 +73,12 @@ function scrubValue(value: unknown, scrub: Scrub, depth = 0): unknown {
 export function createDebugLog(options: {
   logger: Logger;
   now: () => number;
+  /** The chart's monotonic clock, to turn its hold deadline into "ms left". */
+  monotonic: () => number;
   scrub: Scrub;
   onError: (error: unknown) => void;
 }) {
-  const { logger, now, scrub, onError } = options;
+  const { logger, now, monotonic, scrub, onError } = options;
   let root: Actor<ConnectionMachine> | null = null;
   let previous: string | null = null;
   let previousStep: string | null = null;
@@ -113,7 +115,8 @@ export function createDebugLog(options: {
         attempt: context.attempt,
         nextRetryDelay: context.nextRetryDelay,
         backoffStep: context.backoffStep,
-        serverHoldUntil: context.serverHoldUntil,
+        // Ms the server's retryAfter still holds us off (its deadline is on the monotonic clock).
+        serverHoldMs: context.serverHoldUntil === null ? null : Math.max(0, Math.round(context.serverHoldUntil - monotonic())),
         network: context.network,
         consecutiveFailures: context.consecutiveFailures,
         generation: context.generation,

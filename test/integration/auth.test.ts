@@ -38,6 +38,10 @@ async function gatewayServer(rejection: Rejection) {
   return server;
 }
 
+/** What `connection:auth_failed` carries for a rejection: its message, and its `data` when it has one. */
+const refusalOf = (rejection: Rejection) =>
+  rejection.data === undefined ? { message: rejection.message } : { message: rejection.message, data: rejection.data };
+
 const rejections: [string, Rejection][] = [
   ["401 in data", { message: "handshake refused", data: { status: 401 } }],
   ['"jwt expired" as message', { message: "jwt expired" }],
@@ -66,10 +70,10 @@ describe.each(rejections)("a server rejecting the token (%s)", (_label, rejectio
     await required;
 
     expect(ws.getStatus().state).toBe("authRequired");
-    expect(log.of("connection:auth_failed")).toEqual([{ error: { message: rejection.message } }]);
+    expect(log.of("connection:auth_failed")).toEqual([{ error: refusalOf(rejection) }]);
     expect(log.of("connection:failed")).toEqual([]);
     expect(log.of("connection:reconnecting")).toEqual([]);
-    expect(ws.getStatus().lastError).toEqual({ message: rejection.message });
+    expect(ws.getStatus().lastError).toEqual(refusalOf(rejection));
     expect(server.handshakes).toBe(1);
 
     // Three retry delays of this config pass: a retry loop would have shown by then.
@@ -107,8 +111,8 @@ describe.each(rejections)("a server rejecting the token (%s)", (_label, rejectio
     expect(server.handshakes).toBe(2);
     expect(server.seenTokens).toEqual(["stale-token-1", "stale-token-2"]);
     expect(log.of("connection:auth_failed")).toEqual([
-      { error: { message: rejection.message } },
-      { error: { message: rejection.message } },
+      { error: refusalOf(rejection) },
+      { error: refusalOf(rejection) },
     ]);
     expect(log.of("connection:auth_required")).toEqual([{}]);
     expect(log.of("connection:reconnecting")).toEqual([]);
@@ -235,10 +239,10 @@ describe("token provider refresh", () => {
     server.acceptToken("second");
     const reconnected = waitForEvent(ws, "connection:reconnected");
     server.revokeToken("first");
-    expect(await reconnected).toEqual({ attempts: 1 });
+    expect(await reconnected).toEqual({ attempts: 1, recovered: false });
     log.stop();
     expect(server.seenTokens).toEqual(["first", "first", "second"]);
-    expect(log.of("connection:auth_failed")).toEqual([{ error: { message: "invalid token" } }]);
+    expect(log.of("connection:auth_failed")).toEqual([{ error: { message: "invalid token", data: { status: 401 } } }]);
     expect(log.of("connection:auth_required")).toEqual([]);
     expect(ws.getStatus()).toMatchObject({ state: "connected", attempt: 0 });
     expect(calls).toBe(3);

@@ -335,7 +335,7 @@ describe("server-initiated disconnect", () => {
     const log = recordEvents(ws, ["connection:disconnected", "connection:reconnecting"]);
     const reconnected = waitForEvent(ws, "connection:reconnected");
     server.kickAll();
-    expect(await reconnected).toEqual({ attempts: 1 });
+    expect(await reconnected).toEqual({ attempts: 1, recovered: false });
     expect(log.of("connection:disconnected")).toEqual([{ reason: "io server disconnect" }]);
     expect(log.of("connection:reconnecting")).toEqual([{ attempt: 1, delay: expect.any(Number) }]);
     expect(ws.getStatus()).toMatchObject({ state: "connected", attempt: 0 });

@@ -273,12 +273,12 @@ describe("fault matrix: a token provider that misbehaves", () => {
   });
 
   const unusable: [string, () => unknown, string, string | null][] = [
-    ["a number", () => 4242, "token provider returned a number; expected a string", "4242"],
+    ["a number", () => 4242, "token provider returned a number; expected a string or an auth payload object", "4242"],
     [
-      "an object",
-      () => ({ token: "secret-token-zq9" }),
-      "token provider returned an object; expected a string",
-      "secret-token-zq9",
+      "a payload whose token is a number",
+      () => ({ token: 73_519_004 }),
+      "token provider returned a payload whose token is a number; expected a string",
+      "73519004",
     ],
     ['""', () => "", "token provider returned no token", null],
     ["null", () => null, "token provider returned no token", null],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Socket } from "socket.io";
 import { LabServer } from "../../lab/server.js";
-import type { ServiceEventName } from "../../src/machine/types.js";
+import type { ListenerErrorSource } from "../../src/services/WebSocketService.js";
 import { recordEvents, waitForEvent, waitForState } from "../support/events.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
@@ -112,7 +112,7 @@ describe("send() and request()", () => {
 describe("listeners", () => {
   it("a listener that throws breaks neither the service nor the other listeners", async () => {
     const { server } = await recordingServer();
-    const reported: { error: unknown; name: ServiceEventName | "logger" }[] = [];
+    const reported: { error: unknown; name: ListenerErrorSource }[] = [];
     const ws = service({
       url: server.url,
       config: fast,

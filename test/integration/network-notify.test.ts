@@ -8,7 +8,7 @@ import {
   type WebSocketService,
   type WebSocketServiceOptions,
 } from "../../src/services/WebSocketService.js";
-import { recordEvents, Tally, waitForEvent, waitForEvents, waitForState } from "../support/events.js";
+import { recordEvents, Tally, untilContext, waitForEvent, waitForEvents, waitForState } from "../support/events.js";
 
 /**
  * notifyOffline / notifyOnline / notifyResume against a real Socket.IO server on 127.0.0.1.
@@ -54,6 +54,12 @@ async function killAndWaitForBackoff(svc: WebSocketService, server: LabServer): 
   await dropped;
   await waitForState(svc, "backingOff");
 }
+
+/**
+ * Resting between heartbeats: the first probe was acked (or timed out on a server that never
+ * acks). Until then a notification joins the probe in flight instead of sending another.
+ */
+const firstProbeSettled = (svc: WebSocketService) => untilContext(svc, (context) => context.heartbeatDueAt !== null);
 
 describe("offline", () => {
   it("while backing off: no attempt is made or counted until notifyOnline, which connects at once", async () => {
@@ -115,6 +121,7 @@ describe("offline", () => {
     const svc = service(server.url, { heartbeatInterval: 10_000, healthCheckInterval: 150 });
     await connect(svc);
     await beats.waitFor(1);
+    await firstProbeSettled(svc);
     const recorder = recordEvents(svc, ["connection:disconnected", "connection:health_degraded"]);
     const offlineAt = Date.now();
     svc.notifyOffline();
@@ -136,6 +143,7 @@ describe("offline", () => {
     const svc = service(server.url, { heartbeatInterval: 10_000, heartbeatTimeout: 100, healthCheckInterval: 150 });
     await connect(svc);
     await beats.waitFor(1);
+    await firstProbeSettled(svc);
     const recorder = recordEvents(svc, ["connection:disconnected", "connection:health_degraded"]);
     svc.notifyOffline();
     await beats.waitFor(2, 2_000);
@@ -209,6 +217,7 @@ describe("resume", () => {
     const svc = service(server.url, { heartbeatInterval: 10_000, healthCheckInterval: 150 });
     await connect(svc);
     await beats.waitFor(1);
+    await firstProbeSettled(svc);
     const recorder = recordEvents(svc, ["connection:disconnected", "connection:health_degraded"]);
     const resumedAt = Date.now();
     svc.notifyResume();

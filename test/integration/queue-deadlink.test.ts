@@ -3,7 +3,7 @@ import { LabServer } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
 import { io } from "socket.io-client";
 import { createWebSocketService } from "../../src/services/WebSocketService.js";
-import { createCleanup, recordEvents, Tally, untilContext, waitForEvent, waitForState } from "../support/events.js";
+import { createCleanup, eventually, recordEvents, Tally, untilContext, waitForEvent, waitForState } from "../support/events.js";
 
 /**
  * Sends around a link that dies (silently, through a real TCP proxy that stops forwarding,
@@ -183,7 +183,7 @@ describe("a link that dies before the first heartbeat ack", () => {
     expect(received.count).toBe(0);
   });
 
-  it("a server that is alive but does not ack: once a ping follows the missed ack, nothing more is remembered", async () => {
+  it("a server that is alive but does not ack: once two heartbeats in a row went unanswered with pings between, nothing more is remembered", async () => {
     const server = cleanup.add(await LabServer.start({ ackHeartbeats: false, pingInterval: 150, pingTimeout: 5_000 }), (s) =>
       s.close(),
     );
@@ -192,20 +192,62 @@ describe("a link that dies before the first heartbeat ack", () => {
       createWebSocketService({
         url: server.url,
         socketFactory: countingPings(pings),
-        config: { heartbeatInterval: 5_000, heartbeatTimeout: 100, baseDelay: 50, maxDelay: 100 },
+        config: { heartbeatInterval: 400, heartbeatTimeout: 100, baseDelay: 50, maxDelay: 100 },
       }),
       (s) => s.dispose(),
     );
     const announced = recordEvents(svc, ["message:unconfirmed", "connection:disconnected"]);
     svc.connect();
     await waitForState(svc, "connected");
-    await untilContext(svc, restingAfterFirstBeat);
-    await pings.waitFor(pings.count + 1);
+    // Beat 1 unanswered, pings, beat 2 unanswered: that server does not ack.
+    await untilContext(svc, (context) => context.heartbeatSeq === 2 && context.heartbeatDueAt !== null);
+    expect(pings.count).toBeGreaterThan(0);
     svc.send("note", "to-a-live-server");
     await server.kill();
     await waitForEvent(svc, "connection:disconnected");
     expect(announced.of("connection:disconnected")).toEqual([{ reason: "transport close" }]);
     expect(announced.of("message:unconfirmed")).toEqual([]);
+  });
+
+  it("a server whose first ack is slower than heartbeatTimeout, with a ping before it: sends on a link that then dies are all announced", async () => {
+    // Issue 11.7: one slow ack is no proof that a server never acks. Before the fix, the
+    // ping after the missed ack stopped delivery tracking, and all 50 sends vanished unannounced.
+    const received = new Tally<string>();
+    const server = cleanup.add(
+      await LabServer.start({
+        ackHeartbeats: false,
+        pingInterval: 100,
+        pingTimeout: 400,
+        onConnection: (socket) => {
+          socket.on("note", (text: string) => received.push(text));
+          // Acks every heartbeat, 600 ms late (heartbeatTimeout is 150).
+          socket.on("heartbeat", (ack: () => void) => void setTimeout(ack, 600));
+        },
+      }),
+      (s) => s.close(),
+    );
+    const proxy = cleanup.add(await TcpProxy.start(server.port), (p) => p.close());
+    const pings = new Tally();
+    const svc = cleanup.add(
+      createWebSocketService({
+        url: proxy.url,
+        socketFactory: countingPings(pings),
+        config: { heartbeatInterval: 5_000, heartbeatTimeout: 150, minHeartbeatTimeout: 150, baseDelay: 50, maxDelay: 100 },
+      }),
+      (s) => s.dispose(),
+    );
+    const announced = recordEvents(svc, ["message:unconfirmed", "connection:disconnected"]);
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, restingAfterFirstBeat); // the first ack is overdue
+    await pings.waitFor(pings.count + 1); // and the server showed it is alive
+    const sends = Array.from({ length: 50 }, (_, index) => `slow-${index}`);
+    proxy.blackhole(); // the link dies under the sends, before the late ack can come back
+    for (const text of sends) svc.send("note", text);
+    await waitForEvent(svc, "connection:disconnected", { timeout: 5_000 });
+    await eventually(() => expect(announced.of("message:unconfirmed")).toHaveLength(50));
+    expect(announced.of("message:unconfirmed").map((sent) => sent.args[0])).toEqual(sends);
+    expect(received.count).toBe(0);
   });
 
   it("the same server, lost before any ping followed the missed ack: the send is announced", async () => {

@@ -33,7 +33,7 @@ describe("a server shedding load with retryAfter", () => {
     const resolved = { ...DEFAULT_CONFIG, ...fast };
     scheduled.forEach(({ failure, attempt, delay }, index) => {
       const { r } = clients[index]!;
-      expect(failure).toEqual({ attempt: 1, error: { message: "server busy" } });
+      expect(failure).toMatchObject({ attempt: 1, error: { message: "server busy", data: { retryAfter: expect.any(Number) } } });
       expect(attempt).toBe(1);
       expect(delay).toBeGreaterThanOrEqual(800);
       expect(delay).toBe(
@@ -56,7 +56,7 @@ describe("a server shedding load with retryAfter", () => {
       }),
     );
     reconnected.forEach(({ payload, at }, index) => {
-      expect(payload).toEqual({ attempts: 1 });
+      expect(payload).toEqual({ attempts: 1, recovered: false });
       // Timers never fire early: connected no sooner than the scheduled delay.
       expect(at - scheduled[index]!.at).toBeGreaterThanOrEqual(scheduled[index]!.delay - 5);
     });

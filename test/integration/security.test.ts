@@ -84,7 +84,7 @@ describe("the token travels in the handshake auth payload only", () => {
     ws.connect();
     await waitForState(ws, "authRequired");
     // The echo was redacted where the package hands it out.
-    expect(ws.getStatus().lastError).toEqual({ message: "invalid token [redacted]" });
+    expect(ws.getStatus().lastError).toEqual({ message: "invalid token [redacted]", data: { token: "[redacted]", status: 401 } });
 
     accepted.add(SECOND);
     ws.setAuthToken(SECOND);
@@ -112,17 +112,19 @@ describe("the token travels in the handshake auth payload only", () => {
   it("a token provider's token is kept out the same way, and a non-string answer is described, never shown", async () => {
     const accepted = new Set([FIRST]);
     const { server, handshakeTokens } = await carelessGateway(accepted);
-    const answers: unknown[] = [SECOND, { token: FIRST }];
+    const answers: unknown[] = [SECOND, [FIRST]];
     const { ws, out } = recordEverything({
       url: server.url,
       auth: () => answers.shift() as string,
       config: FAST_RETRY,
     });
     ws.connect();
-    // SECOND is refused (and echoed); the one refresh gets `{ token: FIRST }`, the classic wrapper mistake.
+    // SECOND is refused (and echoed); the one refresh gets `[FIRST]`, a wrapper the provider may not use.
     await waitForState(ws, "authRequired");
     expect(handshakeTokens).toEqual([SECOND]);
-    expect(ws.getStatus().lastError).toEqual({ message: "token provider returned an object; expected a string" });
+    expect(ws.getStatus().lastError).toEqual({
+      message: "token provider returned an array; expected a string or an auth payload object",
+    });
     ws.setAuthToken(FIRST);
     await waitForState(ws, "connected");
     expect(handshakeTokens).toEqual([SECOND, FIRST]);

@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG, JITTER_STRATEGIES, resolveConfig } from "../../src/mach
 import type { ConnectionConfig, ConnectionMachineInput } from "../../src/index.js";
 import { createActor } from "xstate";
 import { createConnectionMachine } from "../../src/machine/connectionMachine.js";
+import { createQueue } from "../../src/machine/queue.js";
 import { createFakeSocket, runFor, startChart } from "../support/fakeSocket.js";
 
 type Chart = ReturnType<typeof startChart>;
@@ -50,9 +51,10 @@ describe("idle", () => {
       network: "online",
       awaitingToken: false,
       generation: 0,
-      queue: [],
+      queue: createQueue(),
     });
-    expect(chart.socket.commands).toEqual([{ type: "close" }]);
+    // Idle ends deliberately: the server is told, so it keeps no session to recover.
+    expect(chart.socket.commands).toEqual([{ type: "close", graceful: true }]);
     expect(chart.emitted).toEqual([]);
     runFor(chart.clock, HOUR);
     expect(chart.socket.opens()).toBe(0);
@@ -118,7 +120,7 @@ describe("connecting -> connected", () => {
       heartbeatSeq: 1,
       heartbeatSentAt: 120,
     });
-    expect(chart.emitted).toEqual([{ type: "connection:connected", socketId: "sid-1" }]);
+    expect(chart.emitted).toEqual([{ type: "connection:connected", socketId: "sid-1", recovered: false }]);
     expect(chart.socket.commands.at(-1)).toEqual({ type: "heartbeat", generation: 1, seq: 1 });
   });
 
@@ -213,8 +215,8 @@ describe("a failed attempt -> backingOff", () => {
     chart.socket.connect("again");
     expect(chart.context()).toMatchObject({ attempt: 0, retries: 0, connectAttempts: 2, lastError: null });
     expect(chart.emitted.slice(-2)).toEqual([
-      { type: "connection:connected", socketId: "again" },
-      { type: "connection:reconnected", attempts: 2 },
+      { type: "connection:connected", socketId: "again", recovered: false },
+      { type: "connection:reconnected", attempts: 2, recovered: false },
     ]);
     expect(chart.emittedOf("connection:reconnecting").map((event) => event.attempt)).toEqual([1, 2]);
   });
@@ -402,7 +404,7 @@ describe("disconnect()", () => {
     const opens = chart.socket.opens();
     chart.actor.send({ type: "disconnect" });
     expect(chart.actor.getSnapshot().value).toBe("idle");
-    expect(chart.socket.commands.at(-1)).toEqual({ type: "close" });
+    expect(chart.socket.commands.at(-1)).toEqual({ type: "close", graceful: true });
     expect(chart.context()).toMatchObject({ nextRetryAt: null, nextRetryDelay: null });
     const emitted = chart.emitted.length;
     runFor(chart.clock, 24 * HOUR);
@@ -517,7 +519,7 @@ describe("forceReconnect", () => {
     chart.actor.send({ type: "forceReconnect" });
     expect(chart.emitted.at(-1)).toEqual({ type: "connection:disconnected", reason: "forced reconnection" });
     chart.socket.connect("new");
-    expect(chart.emitted.at(-1)).toEqual({ type: "connection:connected", socketId: "new" });
+    expect(chart.emitted.at(-1)).toEqual({ type: "connection:connected", socketId: "new", recovered: false });
   });
 
   it("while connecting joins the attempt in flight: counters reset, no second open", () => {
@@ -556,7 +558,7 @@ describe("stale socket events", () => {
     expect(chart.socket.lastOpen().generation).toBe(2);
     const stale = 1;
     const before = chart.actor.getSnapshot();
-    chart.socket.report({ type: "socket.connected", generation: stale, socketId: "old" });
+    chart.socket.report({ type: "socket.connected", generation: stale, socketId: "old", recovered: false });
     chart.socket.report({
       type: "socket.connectFailed",
       generation: stale,

@@ -195,7 +195,9 @@ describe("dead link detection", () => {
     expect(chart.socket.commands.at(-1)).toEqual({ type: "close" });
     runFor(chart.clock, 750);
     chart.socket.connect();
-    expect(chart.emittedOf("connection:reconnected")).toEqual([{ type: "connection:reconnected", attempts: 1 }]);
+    expect(chart.emittedOf("connection:reconnected")).toEqual([
+      { type: "connection:reconnected", attempts: 1, recovered: false },
+    ]);
   });
 
   it("unhealthyThreshold 1: the first miss drops the connection", () => {

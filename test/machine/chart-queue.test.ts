@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { ConnectionMachineInput, SocketCommand } from "../../src/index.js";
+import { queuedMessages } from "../../src/machine/queue.js";
 import { runFor, startChart } from "../support/fakeSocket.js";
 
 type Chart = ReturnType<typeof startChart>;
+
+/** The chart's queue, oldest first. */
+const queued = (chart: Chart) => queuedMessages(chart.context().queue);
 
 const HOUR = 3_600_000;
 
@@ -26,7 +30,7 @@ describe("sending while connected", () => {
     expect(emits(chart)).toEqual([
       { type: "emit", event: "chat", args: ["hi", 1], ackId: undefined, ttl: undefined, volatile: undefined },
     ]);
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
   });
 
   it("a volatile send is emitted too", () => {
@@ -41,7 +45,7 @@ describe("an emit the socket actor hands back (its socket was gone)", () => {
   it("is queued again with its own ttl, and flushed on the next connection", () => {
     const chart = startConnected({ config: { queueTtl: 10_000 } });
     chart.socket.report({ type: "socket.undelivered", event: "note", args: [1], ttl: 2_000 });
-    expect(chart.context().queue).toEqual([expect.objectContaining({ event: "note", args: [1], expiresAt: chart.clock.now() + 2_000 })]);
+    expect(queued(chart)).toEqual([expect.objectContaining({ event: "note", args: [1], expiresAt: chart.clock.now() + 2_000 })]);
     chart.socket.drop();
     runFor(chart.clock, 2_000);
     expect(chart.emittedOf("message:dropped")).toEqual([{ type: "message:dropped", event: "note", reason: "expired", args: [1] }]);
@@ -50,7 +54,7 @@ describe("an emit the socket actor hands back (its socket was gone)", () => {
   it("a volatile one is dropped, not queued", () => {
     const chart = startConnected();
     chart.socket.report({ type: "socket.undelivered", event: "cursor", args: [3], volatile: true });
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     expect(chart.emittedOf("message:dropped")).toEqual([{ type: "message:dropped", event: "cursor", reason: "volatile", args: [3] }]);
   });
 });
@@ -84,7 +88,7 @@ describe("the queue while not connected", () => {
     send(chart, "a", [1]);
     chart.advance(50);
     send(chart, "b", [{ x: 2 }]);
-    expect(chart.context().queue).toEqual([
+    expect(queued(chart)).toEqual([
       { id: 1, event: "a", args: [1], queuedAt: 100, expiresAt: 30_100 },
       { id: 2, event: "b", args: [{ x: 2 }], queuedAt: 150, expiresAt: 30_150 },
     ]);
@@ -103,7 +107,7 @@ describe("the queue while not connected", () => {
     chart.socket.fail();
     expect(chart.state()).toBe("exhausted");
     send(chart, "in-exhausted");
-    expect(chart.context().queue.map((message) => message.event)).toEqual([
+    expect(queued(chart).map((message) => message.event)).toEqual([
       "in-idle",
       "in-connecting",
       "in-backingOff",
@@ -117,17 +121,17 @@ describe("the queue while not connected", () => {
     send(chart, "b", [2]);
     expect(chart.emitted).toEqual([]);
     send(chart, "c", [3]);
-    expect(chart.context().queue.map((message) => message.event)).toEqual(["b", "c"]);
+    expect(queued(chart).map((message) => message.event)).toEqual(["b", "c"]);
     expect(chart.emitted).toEqual([{ type: "message:dropped", event: "a", reason: "overflow", args: [1] }]);
     send(chart, "d", [4]);
-    expect(chart.context().queue.map((message) => message.event)).toEqual(["c", "d"]);
+    expect(queued(chart).map((message) => message.event)).toEqual(["c", "d"]);
     expect(chart.emittedOf("message:dropped").map((dropped) => dropped.event)).toEqual(["a", "b"]);
   });
 
   it("maxQueueSize 0 drops every send as overflow", () => {
     const chart = startChart({ config: { maxQueueSize: 0 } });
     send(chart, "a", [1]);
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     expect(chart.emitted).toEqual([{ type: "message:dropped", event: "a", reason: "overflow", args: [1] }]);
   });
 
@@ -137,16 +141,16 @@ describe("the queue while not connected", () => {
     chart.advance(10_000);
     send(chart, "b", [2]);
     runFor(chart.clock, 19_999);
-    expect(chart.context().queue).toHaveLength(2);
+    expect(queued(chart)).toHaveLength(2);
     expect(chart.emitted).toEqual([]);
     runFor(chart.clock, 1);
     expect(chart.emitted).toEqual([{ type: "message:dropped", event: "a", reason: "expired", args: [1] }]);
-    expect(chart.context().queue.map((message) => message.event)).toEqual(["b"]);
+    expect(queued(chart).map((message) => message.event)).toEqual(["b"]);
     runFor(chart.clock, 9_999);
     expect(chart.emitted).toHaveLength(1);
     runFor(chart.clock, 1);
     expect(chart.emitted.at(-1)).toEqual({ type: "message:dropped", event: "b", reason: "expired", args: [2] });
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     runFor(chart.clock, HOUR);
     expect(chart.emitted).toHaveLength(2);
   });
@@ -156,7 +160,7 @@ describe("the queue while not connected", () => {
     send(chart, "long", [], {});
     send(chart, "short", [], { ttl: 1000 });
     send(chart, "capped", [], { ttl: 60_000 });
-    expect(chart.context().queue.map((message) => message.expiresAt)).toEqual([30_000, 1000, 30_000]);
+    expect(queued(chart).map((message) => message.expiresAt)).toEqual([30_000, 1000, 30_000]);
     runFor(chart.clock, 999);
     expect(chart.emitted).toEqual([]);
     runFor(chart.clock, 1);
@@ -168,7 +172,7 @@ describe("the queue while not connected", () => {
   it("a volatile send is dropped, not queued", () => {
     const chart = startChart();
     send(chart, "cursor", [1, 2], { volatile: true });
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     expect(chart.emitted).toEqual([{ type: "message:dropped", event: "cursor", reason: "volatile", args: [1, 2] }]);
   });
 
@@ -187,7 +191,7 @@ describe("the queue while not connected", () => {
       { type: "emit", event: "c", args: [3], ackId: undefined },
       { type: "heartbeat", generation: 1, seq: 1 },
     ]);
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     runFor(chart.clock, HOUR);
     expect(chart.emittedOf("message:dropped")).toEqual([]);
     expect(emits(chart)).toHaveLength(3);
@@ -215,7 +219,7 @@ describe("the queue while not connected", () => {
     send(chart, "kept");
     chart.actor.send({ type: "connect" });
     chart.actor.send({ type: "disconnect" });
-    expect(chart.context().queue).toHaveLength(1);
+    expect(queued(chart)).toHaveLength(1);
     chart.actor.send({ type: "connect" });
     chart.socket.connect();
     expect(emits(chart).map((command) => command.event)).toEqual(["kept"]);
@@ -250,7 +254,7 @@ describe("requests (sends with an ack)", () => {
     send(chart, "get", ["q"], { ackId: 3, timeout: 2000 });
     send(chart, "plain");
     runFor(chart.clock, 2000);
-    expect(chart.context().queue.map((message) => message.event)).toEqual(["plain"]);
+    expect(queued(chart).map((message) => message.event)).toEqual(["plain"]);
     expect(chart.emitted).toEqual([
       { type: "message:dropped", event: "get", reason: "timeout", args: ["q"] },
       { type: "request:settled", ackId: 3, error: { message: expect.stringContaining("timed out") } },
@@ -260,7 +264,7 @@ describe("requests (sends with an ack)", () => {
   it("queued, then flushed on connect: the ack settles it", () => {
     const chart = startChart();
     send(chart, "get", [], { ackId: 4, timeout: 10_000 });
-    expect(chart.context().queue[0]).toMatchObject({ event: "get", ackId: 4 });
+    expect(queued(chart)[0]).toMatchObject({ event: "get", ackId: 4 });
     chart.actor.send({ type: "connect" });
     runFor(chart.clock, 3000);
     chart.socket.connect();
@@ -292,12 +296,12 @@ describe("dispose", () => {
     send(chart, "b", [2]);
     chart.actor.send({ type: "dispose" });
     expect(chart.state()).toBe("idle");
-    expect(chart.context().queue).toEqual([]);
+    expect(queued(chart)).toEqual([]);
     expect(chart.emitted).toEqual([
       { type: "message:dropped", event: "a", reason: "disposed", args: [1] },
       { type: "message:dropped", event: "b", reason: "disposed", args: [2] },
     ]);
-    expect(chart.socket.commands.at(-1)).toEqual({ type: "close" });
+    expect(chart.socket.commands.at(-1)).toEqual({ type: "close", graceful: true });
     runFor(chart.clock, HOUR);
     expect(chart.emitted).toHaveLength(2);
     expect(chart.socket.opens()).toBe(1);

@@ -3,28 +3,26 @@ import { describe, expect, it } from "vitest";
 import { UnconfirmedSends } from "../../src/machine/unconfirmedSends.js";
 
 describe("UnconfirmedSends", () => {
-  it("keeps sends in order and confirms the prefix emitted before an acked heartbeat", () => {
-    const log = new UnconfirmedSends(10);
+  it("keeps sends in order and confirms the prefix emitted before an acked probe", () => {
+    const log = new UnconfirmedSends();
     log.add("a", [1], 0);
     log.add("b", [2], 1);
     log.add("c", [3], 1);
     log.add("d", [4], 2);
-    log.confirm(2); // heartbeat 2 went out after a, b and c
+    log.confirm(2); // probe 2 went out after a, b and c
     expect(log.drain()).toEqual([{ event: "d", args: [4] }]);
     expect(log.size).toBe(0);
   });
 
-  it("forgets the oldest when full", () => {
-    const log = new UnconfirmedSends(2);
-    log.add("a", [], 0);
-    log.add("b", [], 0);
-    log.add("c", [], 0);
-    expect(log.drain().map((send) => send.event)).toEqual(["b", "c"]);
-  });
-
-  it("rejects a capacity that is not a positive integer", () => {
-    expect(() => new UnconfirmedSends(0)).toThrow(RangeError);
-    expect(() => new UnconfirmedSends(1.5)).toThrow(/capacity/);
+  it("forgets nothing unconfirmed, however many sends it holds", () => {
+    const log = new UnconfirmedSends();
+    for (let i = 0; i < 5000; i++) log.add(`e${i}`, [i], Math.floor(i / 1000));
+    expect(log.size).toBe(5000);
+    log.confirm(3); // the first 3000 were emitted before probe 3
+    const left = log.drain();
+    expect(left).toHaveLength(2000);
+    expect(left[0]).toEqual({ event: "e3000", args: [3000] });
+    expect(left.at(-1)).toEqual({ event: "e4999", args: [4999] });
   });
 
   it("matches a plain list model for any sequence of adds, confirms and clears", () => {
@@ -35,21 +33,21 @@ describe("UnconfirmedSends", () => {
       fc.record({ kind: fc.constant("clear" as const) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 60 }), (capacity, ops) => {
-        const log = new UnconfirmedSends(capacity);
-        let model: { event: string; args: unknown[]; afterSeq: number }[] = [];
-        let seq = 0;
+      fc.property(fc.array(op, { maxLength: 3000 }), (ops) => {
+        const log = new UnconfirmedSends();
+        let model: { event: string; args: unknown[]; mark: number }[] = [];
+        let mark = 0;
         let n = 0;
         for (const step of ops) {
           if (step.kind === "add") {
-            if (step.bump) seq += 1;
-            const send = { event: `e${n++}`, args: [n], afterSeq: seq };
-            log.add(send.event, send.args, send.afterSeq);
-            model = [...model, send].slice(-capacity);
+            if (step.bump) mark += 1;
+            const send = { event: `e${n++}`, args: [n], mark };
+            log.add(send.event, send.args, send.mark);
+            model.push(send);
           } else if (step.kind === "confirm") {
-            const acked = Math.max(0, seq - step.back) + 1;
+            const acked = Math.max(0, mark - step.back) + 1;
             log.confirm(acked);
-            model = model.filter((send) => send.afterSeq >= acked);
+            model = model.filter((send) => send.mark >= acked);
           } else {
             log.clear();
             model = [];
@@ -58,6 +56,7 @@ describe("UnconfirmedSends", () => {
         }
         expect(log.drain()).toEqual(model.map(({ event, args }) => ({ event, args })));
       }),
+      { numRuns: 200 },
     );
   });
 });

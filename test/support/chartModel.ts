@@ -15,6 +15,7 @@ import {
   type ConnectionMachine,
   type ConnectionMachineInput,
 } from "../../src/machine/connectionMachine.js";
+import { queueSize } from "../../src/machine/queue.js";
 import type { ConnectionConfig, ConnectionContext, ConnectionEvent } from "../../src/machine/types.js";
 import { startChart } from "./fakeSocket.js";
 
@@ -195,7 +196,7 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
     case "send.request":
       return { type: "send", event: "lookup", args: [1], ackId, timeout: REQUEST_TIMEOUT };
     case "socket.connected":
-      return { type, generation, socketId: `socket-${generation}` };
+      return { type, generation, socketId: `socket-${generation}`, recovered: false };
     case "socket.connectFailed":
       return { type, generation, error: { message: "xhr poll error" }, authRejected: false, retryAfter: null };
     case "socket.connectFailed.auth":
@@ -426,7 +427,7 @@ export function createChartModel(): ChartModel {
     return JSON.stringify([
       snapshot.chart.value,
       context.network,
-      context.queue.length,
+      queueSize(context.queue),
       retrying ? [context.attempt, context.authRefreshUsed] : null,
       top === "backingOff" ? context.serverHoldUntil !== null && snapshot.now < context.serverHoldUntil : null,
       top === "connected"

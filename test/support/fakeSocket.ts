@@ -38,7 +38,8 @@ export function createFakeSocket() {
     commands,
     lastOpen,
     opens: () => commands.filter((command) => command.type === "open").length,
-    connect: (socketId = `socket-${generation()}`) => report({ type: "socket.connected", generation: generation(), socketId }),
+    connect: (socketId = `socket-${generation()}`, recovered = false) =>
+      report({ type: "socket.connected", generation: generation(), socketId, recovered }),
     fail: (message = "xhr poll error", extra: { authRejected?: boolean; retryAfter?: number | null } = {}) =>
       report({
         type: "socket.connectFailed",

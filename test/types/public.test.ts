@@ -24,11 +24,11 @@ import {
 
 describe("public API types", () => {
   it("the contract's events carry the contract's payloads", () => {
-    expectTypeOf<ServiceEventMap["connection:connected"]>().toEqualTypeOf<{ socketId: string }>();
+    expectTypeOf<ServiceEventMap["connection:connected"]>().toEqualTypeOf<{ socketId: string; recovered: boolean }>();
     expectTypeOf<ServiceEventMap["connection:disconnected"]>().toEqualTypeOf<{ reason: string }>();
     expectTypeOf<ServiceEventMap["connection:failed"]>().toEqualTypeOf<{ attempt: number; error: ErrorInfo }>();
     expectTypeOf<ServiceEventMap["connection:reconnecting"]>().toEqualTypeOf<{ attempt: number; delay: number }>();
-    expectTypeOf<ServiceEventMap["connection:reconnected"]>().toEqualTypeOf<{ attempts: number }>();
+    expectTypeOf<ServiceEventMap["connection:reconnected"]>().toEqualTypeOf<{ attempts: number; recovered: boolean }>();
     expectTypeOf<ServiceEventMap["connection:max_attempts_reached"]>().toEqualTypeOf<{ attempts: number }>();
     expectTypeOf<ServiceEventMap["connection:auth_failed"]>().toEqualTypeOf<{ error: ErrorInfo }>();
     expectTypeOf<ServiceEventMap["connection:health_degraded"]>().toEqualTypeOf<{
@@ -40,7 +40,8 @@ describe("public API types", () => {
     expectTypeOf<ServiceEventMap["message"]>().toEqualTypeOf<{ event: string; args: unknown[] }>();
     expectTypeOf<ServiceEventMap["message:dropped"]>().toMatchTypeOf<{ event: string; reason: string }>();
     expectTypeOf<"overflow" | "expired" | "disposed">().toExtend<ServiceEventMap["message:dropped"]["reason"]>();
-    expectTypeOf<ErrorInfo>().toEqualTypeOf<{ message: string }>();
+    expectTypeOf<ErrorInfo>().toEqualTypeOf<{ message: string; data?: unknown }>();
+    expectTypeOf<"unencodable">().toExtend<ServiceEventMap["message:dropped"]["reason"]>();
   });
 
   it("every contract event name is a ServiceEventName", () => {
