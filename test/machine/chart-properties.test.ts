@@ -20,6 +20,7 @@ import fc from "fast-check";
 import { assign, enqueueActions } from "xstate";
 import { describe, expect, it } from "vitest";
 import { computeBackoffDelay } from "../../src/machine/backoff.js";
+import { createQueue, queuedMessages } from "../../src/machine/queue.js";
 import type { SocketCommand } from "../../src/machine/types.js";
 import {
   ChartHarness,
@@ -97,7 +98,7 @@ describe("the property fails against a broken chart", () => {
     },
     {
       name: "dispose drops the queue without announcing it",
-      mutation: { actions: { dropQueue: assign({ queue: [] }) } },
+      mutation: { actions: { dropQueue: assign({ queue: createQueue() }) } },
       expected: /queued at dispose but not announced as disposed/,
     },
     {
@@ -126,7 +127,7 @@ describe("the property fails against a broken chart", () => {
       mutation: {
         actions: {
           flushQueue: enqueueActions(({ context, enqueue }) => {
-            for (const { event, args, ackId } of context.queue) {
+            for (const { event, args, ackId } of queuedMessages(context.queue)) {
               enqueue.sendTo("socket", { type: "emit", event, args, ackId } satisfies SocketCommand);
             }
           }),
@@ -140,11 +141,11 @@ describe("the property fails against a broken chart", () => {
         actions: {
           dropQueue: enqueueActions(({ context, enqueue }) => {
             enqueue.cancel("queueExpiry");
-            for (const { event, args, ackId } of context.queue) {
+            for (const { event, args, ackId } of queuedMessages(context.queue)) {
               enqueue.emit({ type: "message:dropped", event, reason: "disposed", args });
               if (ackId !== undefined) enqueue.emit({ type: "request:settled", ackId, error: { message: "dropped" } });
             }
-            enqueue.assign({ queue: [] });
+            enqueue.assign({ queue: createQueue() });
             enqueue(() => harness.clock.setTimeout(() => {}, 1_000));
           }),
         },
