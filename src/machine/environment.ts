@@ -19,8 +19,11 @@ export type CallbackName =
 /** Receives a fault of a user-supplied function: which one, and what went wrong. */
 export type FaultReporter = (callback: CallbackName, message: string) => void;
 
-/** The largest double below 1: where a `random()` of 1 or more is clamped. */
-const JUST_BELOW_ONE = 1 - Number.EPSILON / 2;
+/**
+ * Where a `random()` of 1 or more is clamped: below 1 by enough that `a + r·(b − a)` still
+ * rounds below `b` for any delay a retry can have (the nearest double below 1 does not).
+ */
+const JUST_BELOW_ONE = 1 - 1e-12;
 
 /**
  * A jitter source that always returns a number in [0, 1): values out of range are clamped

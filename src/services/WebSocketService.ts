@@ -391,6 +391,8 @@ export class WebSocketService {
   readonly #scrub: (text: string) => string;
   /** With `socketOptions.ackTimeout`, socket.io-client calls ack callbacks error-first; so does the service. */
   readonly #errorFirstAcks: boolean;
+  /** The constructor has finished (faults before that are announced a microtask later). */
+  #started = false;
   /** `forceReconnection()` tickets: each call waits for the chart to act on its own. */
   #forceTickets = 0;
   /** The token, shared with the socket actor only (see `Credentials`). */
@@ -434,7 +436,10 @@ export class WebSocketService {
           now: options.now ?? Date.now,
           monotonic: clockNow ?? monotonicNow,
           scrub,
-          onError: (error) => this.#onListenerError(error, "logger"),
+          onError: (error) => {
+            this.#onListenerError(error, "logger");
+            this.#reportFault("logger", `the logger threw: ${messageOf(error)}`);
+          },
         })
       : null;
     const inspectors = [
@@ -502,6 +507,7 @@ export class WebSocketService {
       },
     };
     this.actor.start();
+    this.#started = true;
     if (options.autoConnect) this.connect();
   }
 
@@ -759,7 +765,13 @@ export class WebSocketService {
   #reportFault(callback: CallbackName, message: string): void {
     if (this.#reportedFaults.has(callback) || this.#disposed) return;
     this.#reportedFaults.add(callback);
-    this.actor?.send({ type: "callback.failed", callback, message: this.#scrub(message) });
+    const announce = () => {
+      if (!this.#disposed) this.actor.send({ type: "callback.failed", callback, message: this.#scrub(message) });
+    };
+    // A fault while the service is being created (an inspect or logger that throws at the
+    // actor's start) is announced right after: the app attaches its listeners in the same tick.
+    if (this.#started) announce();
+    else queueMicrotask(announce);
   }
 
   /** True (and logged) when the service is disposed: the call does nothing. */
