@@ -1,8 +1,9 @@
 import { type ReactNode, useEffect, useState } from "react";
-import type { ServiceEventName, WebSocketService } from "../src/index.js";
-import { WebSocketProvider, WebSocketStatus, useWebSocketSelector } from "../src/react/index.js";
+import type { ServiceEventMap, ServiceEventName, WebSocketService } from "../src/index.js";
+import { WebSocketProvider, WebSocketStatus, describeError, useWebSocketSelector } from "../src/react/index.js";
 import { Chart } from "./Chart.js";
 import type { DemoState } from "./server.js";
+import { describeTimings, type TimingsName } from "./timings.js";
 
 /** What the demo's control API reports (type only: nothing of the server reaches the page). */
 export type ServerState = DemoState;
@@ -28,6 +29,20 @@ const LOGGED_EVENTS: readonly ServiceEventName[] = [
   "message:dropped",
   "message:unconfirmed",
 ];
+
+/** Events whose payload reads better in words; the raw payload follows them in the log. */
+const EVENT_WORDS: { [K in ServiceEventName]?: (payload: ServiceEventMap[K]) => string } = {
+  "connection:reconnecting": ({ attempt, delay }) => `retry ${attempt} in ${(delay / 1000).toFixed(1)} s`,
+  "connection:failed": ({ attempt, error }) =>
+    `${describeError(error)?.text ?? "failed"} (${attempt} failed in a row)`,
+  "connection:reconnected": ({ attempts }) => `back after ${attempts} ${attempts === 1 ? "retry" : "retries"}`,
+  "connection:max_attempts_reached": ({ attempts }) => `gave up after ${attempts} failed attempts in a row`,
+};
+
+function describeEvent<K extends ServiceEventName>(name: K, payload: ServiceEventMap[K]): string {
+  const words = (EVENT_WORDS[name] as ((payload: ServiceEventMap[K]) => string) | undefined)?.(payload);
+  return `${name}${words ? ` · ${words}` : ""} ${JSON.stringify(payload)}`;
+}
 
 const MAX_LOG = 300;
 let nextLogId = 1;
@@ -57,7 +72,7 @@ function useLog(service: WebSocketService): [LogEntry[], (kind: LogEntry["kind"]
       last = path;
     });
     const offs = LOGGED_EVENTS.map((name) =>
-      service.on(name, (payload) => push("event", `${name} ${JSON.stringify(payload)}`)),
+      service.on(name, (payload) => push("event", describeEvent(name, payload))),
     );
     return () => {
       subscription.unsubscribe();
@@ -67,25 +82,24 @@ function useLog(service: WebSocketService): [LogEntry[], (kind: LogEntry["kind"]
   return [entries, add];
 }
 
+type Control = (command: string, label: string) => Promise<ServerState>;
+
 function Controls({
   service,
   onLog,
+  control,
+  issueToken,
   serverState,
-  setServerState,
+  timings,
 }: {
   service: WebSocketService;
   onLog: (kind: LogEntry["kind"], text: string) => void;
+  control: Control;
+  issueToken: () => void;
   serverState: ServerState;
-  setServerState: (state: ServerState) => void;
+  timings: TimingsName;
 }): ReactNode {
   const network = useWebSocketSelector((status) => status.network);
-  const control = async (command: string, label: string): Promise<ServerState> => {
-    onLog("control", label);
-    const response = await fetch(`/api/${command}`, { method: "POST" });
-    const next = (await response.json()) as ServerState;
-    setServerState(next);
-    return next;
-  };
   return (
     <div className="controls">
       <fieldset>
@@ -95,6 +109,16 @@ function Controls({
         </button>
         <button type="button" onClick={() => void control("restart", "restart server")}>
           Restart server
+        </button>
+        <button
+          type="button"
+          aria-pressed={serverState.holding}
+          onClick={() => void control("hold", "hold handshakes (the server never answers them)")}
+        >
+          Hold handshakes
+        </button>
+        <button type="button" onClick={() => void control("release", "release handshakes")}>
+          Release
         </button>
       </fieldset>
       <fieldset>
@@ -111,12 +135,7 @@ function Controls({
         <button type="button" onClick={() => void control("revoke", "revoke the token")}>
           Revoke token
         </button>
-        <button
-          type="button"
-          onClick={() =>
-            void control("issue", "issue a new token").then((next) => service.setAuthToken(next.token))
-          }
-        >
+        <button type="button" onClick={issueToken}>
           Issue token
         </button>
       </fieldset>
@@ -153,19 +172,75 @@ function Controls({
           Disconnect
         </button>
       </fieldset>
+      <fieldset>
+        <legend>Timings</legend>
+        <a href="?" className="button" aria-current={timings === "demo" ? "page" : undefined}>
+          Demo
+        </a>
+        <a href="?timings=fast" className="button" aria-current={timings === "fast" ? "page" : undefined}>
+          Fast
+        </a>
+      </fieldset>
+      <p className="timings" data-testid="timings">
+        {timings === "fast" ? "Fast timings" : "Demo timings"}: {describeTimings(timings)}. Switching reloads the page.
+      </p>
       <p className="server-state" data-testid="server-state">
-        server {serverState.serverListening ? "listening" : "down"} · link{" "}
+        server {serverState.serverListening ? "listening" : "down"}
+        {serverState.holding ? ", holding handshakes" : ""} · link{" "}
         {serverState.linkBlackholed ? "blackholed" : "forwarding"} · shedding{" "}
         {serverState.shedding === null ? "off" : `retryAfter ${serverState.shedding} ms`} · token {serverState.token} ·
         sockets {serverState.openSockets} {serverState.transports.length > 0 ? `(${serverState.transports.join(", ")})` : ""}
       </p>
+      <details className="paths">
+        <summary>How to reach each state</summary>
+        <ul>
+          <li>
+            <b>Connecting</b> (held): Hold handshakes. The server accepts the connection and never answers; the
+            attempt times out after the attempt timeout. Release lets the next one through.
+          </li>
+          <li>
+            <b>Waiting to retry</b>: Kill server. Restart server to come back.
+          </li>
+          <li>
+            <b>Waiting for network</b>: Go offline, then Kill server (or Cut link silently). Go online tries at once.
+          </li>
+          <li>
+            <b>Signed out</b>: Revoke token. Sign in (or Issue token) resumes.
+          </li>
+          <li>
+            <b>Gave up reconnecting</b>: switch to Fast timings, then Kill server: 3 failed attempts, about 4 s.
+            Restart server, then Reconnect.
+          </li>
+          <li>
+            <b>Idle</b>: Disconnect. Connect starts again.
+          </li>
+        </ul>
+      </details>
     </div>
   );
 }
 
-export function App({ service, initial }: { service: WebSocketService; initial: ServerState }): ReactNode {
+export function App({
+  service,
+  initial,
+  timings,
+}: {
+  service: WebSocketService;
+  initial: ServerState;
+  timings: TimingsName;
+}): ReactNode {
   const [entries, log] = useLog(service);
   const [serverState, setServerState] = useState(initial);
+  const control: Control = async (command, label) => {
+    log("control", label);
+    const response = await fetch(`/api/${command}`, { method: "POST" });
+    const next = (await response.json()) as ServerState;
+    setServerState(next);
+    return next;
+  };
+  const issueToken = (): void => {
+    void control("issue", "issue a new token").then((next) => service.setAuthToken(next.token));
+  };
   useEffect(() => {
     // The server side can change without a click (sockets opening and closing): refresh it.
     const timer = setInterval(() => {
@@ -190,6 +265,11 @@ export function App({ service, initial }: { service: WebSocketService; initial: 
             showDetails
             injectStyles
             onReconnectError={(error) => log("control", `reconnect: ${String(error)}`)}
+            authAction={
+              <button type="button" className="sign-in" onClick={issueToken}>
+                Sign in
+              </button>
+            }
           />
         </section>
         <section className="chart" aria-labelledby="chart-title">
@@ -198,7 +278,14 @@ export function App({ service, initial }: { service: WebSocketService; initial: 
         </section>
         <section aria-labelledby="controls-title">
           <h2 id="controls-title">Faults</h2>
-          <Controls service={service} onLog={log} serverState={serverState} setServerState={setServerState} />
+          <Controls
+            service={service}
+            onLog={log}
+            control={control}
+            issueToken={issueToken}
+            serverState={serverState}
+            timings={timings}
+          />
         </section>
         <section aria-labelledby="log-title">
           <h2 id="log-title">Transitions and events</h2>

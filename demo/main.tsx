@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createWebSocketService } from "../src/index.js";
 import { App, type ServerState } from "./App.js";
+import { DEMO_TIMINGS, timingsFromUrl } from "./timings.js";
 
 /**
  * The service is created once, here, before React renders: no component creates a socket,
@@ -10,27 +11,17 @@ import { App, type ServerState } from "./App.js";
 async function boot(): Promise<void> {
   const response = await fetch("/api/state");
   const initial = (await response.json()) as ServerState;
+  const timings = timingsFromUrl(window.location.search);
   const service = createWebSocketService({
     url: initial.socketUrl,
     auth: { token: initial.token },
-    config: {
-      maxReconnectAttempts: 10,
-      baseDelay: 2_000,
-      maxDelay: 16_000,
-      jitterStrategy: "additive",
-      jitterRange: 1_000,
-      connectionTimeout: 5_000,
-      heartbeatInterval: 2_000,
-      heartbeatTimeout: 1_500,
-      healthCheckInterval: 2_000,
-      unhealthyThreshold: 2,
-    },
+    config: DEMO_TIMINGS[timings],
     autoConnect: true,
   });
   (window as unknown as { demoService: typeof service }).demoService = service;
   createRoot(document.getElementById("root")!).render(
     <StrictMode>
-      <App service={service} initial={initial} />
+      <App service={service} initial={initial} timings={timings} />
     </StrictMode>,
   );
 }

@@ -34,6 +34,8 @@ export interface DemoState {
   serverListening: boolean;
   linkBlackholed: boolean;
   shedding: number | null;
+  /** Handshakes are held in the server's middleware (never answered) until released. */
+  holding: boolean;
   openSockets: number;
   /** Engine.IO transport of each open socket ("polling" until upgraded, then "websocket"). */
   transports: string[];
@@ -57,6 +59,7 @@ function newToken(): string {
 export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> {
   let token = newToken();
   let shedding: number | null = null;
+  let holding = false;
   const lab = await LabServer.start({ tokens: [token], pingInterval: 5_000, pingTimeout: 5_000 });
   const proxy = await TcpProxy.start(lab.port);
 
@@ -66,6 +69,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     serverListening: lab.listening,
     linkBlackholed: proxy.blackholed,
     shedding,
+    holding,
     openSockets: lab.listening ? lab.openSockets() : 0,
     transports: [...lab.io.of("/").sockets.values()].map((socket) => socket.conn.transport.name),
   });
@@ -89,6 +93,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     unshed: () => {
       shedding = null;
       lab.shedLoad(null);
+    },
+    hold: () => {
+      holding = true;
+      lab.holdHandshakes("forever");
+      // Drop the live connections so that clients meet the silent server on their next handshake.
+      proxy.cut();
+    },
+    release: () => {
+      holding = false;
+      lab.holdHandshakes(null);
+      lab.releaseHandshakes();
     },
   };
 

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * The demo in real Chromium: the page's <WebSocketStatus showDetails> driven through a whole
- * outage story by the demo's own buttons. Screenshots of each state go to docs/screenshots.
+ * outage story by the demo's own buttons, and checked at 360, 768 and 1280 px. Screenshots of the
+ * status card in each state, and of the page at each width, go to docs/screenshots.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const screenshots = join(root, "docs", "screenshots");
@@ -66,6 +67,10 @@ function isExpectedNetworkLine(message: ConsoleMessage): boolean {
 
 const status = (): ReturnType<Page["locator"]> => page.locator('[role="status"].ws-status');
 
+/** The widths the page is checked at: a phone, a tablet, a laptop. */
+const WIDTHS = [360, 768, 1280] as const;
+const HEIGHT = 800;
+
 async function waitForState(state: string, timeout = 30_000): Promise<void> {
   await status().and(page.locator(`[data-state="${state}"]`)).waitFor({ timeout });
 }
@@ -74,8 +79,13 @@ async function text(selector: string): Promise<string> {
   return (await status().locator(selector).textContent()) ?? "";
 }
 
+async function waitForText(selector: string, expected: string | RegExp, timeout = 15_000): Promise<void> {
+  await status().locator(selector, { hasText: expected }).waitFor({ timeout });
+}
+
+/** The status card alone: what `<WebSocketStatus showDetails>` looks like in this state. */
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: false });
+  await page.locator(".status-card").screenshot({ path: join(screenshots, `${name}.png`) });
 }
 
 async function press(name: string): Promise<void> {
@@ -86,6 +96,42 @@ async function socketId(): Promise<string | null> {
   return page.evaluate(
     () => (window as unknown as { demoService: { getStatus(): { socketId: string | null } } }).demoService.getStatus().socketId,
   );
+}
+
+/** What overflows sideways at the current width: the page itself, or any card of it. */
+async function horizontalOverflow(): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) found.push(`page: scrollWidth ${root.scrollWidth} > ${root.clientWidth}`);
+    for (const element of Array.from(document.querySelectorAll<HTMLElement>("main > *, .ws-status, .ws-status__item"))) {
+      if (element.scrollWidth > element.clientWidth + 1) {
+        found.push(`${element.tagName.toLowerCase()}.${element.className}: scrollWidth ${element.scrollWidth} > ${element.clientWidth}`);
+      }
+    }
+    return found;
+  });
+}
+
+/** Detail values narrower than this would wrap a word a letter or two per line. */
+const MIN_VALUE_WIDTH = 100;
+
+/** At each width: nothing scrolls sideways, and every detail value has room for whole words. */
+async function checkWidths(label: string, screenshotName?: string): Promise<void> {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: HEIGHT });
+    expect(await horizontalOverflow(), `${label} at ${width} px`).toEqual([]);
+    const narrow = await status()
+      .locator(".ws-status__item dd")
+      .evaluateAll((values, min) =>
+        values
+          .filter((dd) => dd.getBoundingClientRect().width < min)
+          .map((dd) => `${dd.className}: ${Math.round(dd.getBoundingClientRect().width)} px`),
+      MIN_VALUE_WIDTH);
+    expect(narrow, `${label} at ${width} px`).toEqual([]);
+    if (screenshotName) await page.screenshot({ path: join(screenshots, `${screenshotName}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: HEIGHT });
 }
 
 beforeAll(async () => {
@@ -106,7 +152,7 @@ beforeAll(async () => {
       "--disable-sync",
     ],
   });
-  page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  page = await browser.newPage({ viewport: { width: 1280, height: HEIGHT } });
   page.on("pageerror", (error) => pageErrors.push(String(error)));
   page.on("console", (message) => {
     if (message.type() !== "error") return;
@@ -127,23 +173,44 @@ afterAll(async () => {
 });
 
 describe("the demo in Chromium", () => {
-  it("connects: data-state, words, health in percent, attempt 0/max", async () => {
+  it("connects: data-state, words, health in percent, failed attempts 0/max", async () => {
     await waitForState("connected");
     expect(await status().getAttribute("aria-live")).toBe("polite");
     expect(await text(".ws-status__label")).toBe("Connected");
-    expect(await text(".ws-status__health")).toMatch(/^100% /);
+    expect(await text(".ws-status__health")).toBe("100% (excellent)");
+    expect(await status().locator(".ws-status__item dt").allTextContents()).toEqual([
+      "Health",
+      "Latency",
+      "Failed attempts",
+      "Last error",
+      "Network",
+    ]);
     expect(await text(".ws-status__attempt")).toBe("0/10");
-    await page.locator(".ws-status__latency", { hasText: / ms$/ }).waitFor();
-    // Let the chart gather a few seconds of samples for the screenshot.
+    await waitForText(".ws-status__latency", / ms$/);
+    // Let the chart gather a few seconds of samples for the screenshots.
     await page.locator('figure[data-samples="6"]').waitFor({ timeout: 10_000 });
     await shot("connected");
   });
 
-  it("kill server: backing off with attempt n/max and a countdown that moves", async () => {
+  it("the chart has values on both axes and a latency scale that holds still", async () => {
+    const axes = await page.locator(".chart svg text.axis").allTextContents();
+    expect(axes).toEqual(expect.arrayContaining(["0%", "50%", "100%", "0 ms", "−60 s", "now"]));
+    expect(axes.some((value) => /^[1-9]\d* ms$/.test(value))).toBe(true);
+    const scale = await page.locator("figure[data-latency-scale]").getAttribute("data-latency-scale");
+    await page.locator('figure[data-samples="8"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator("figure[data-latency-scale]").getAttribute("data-latency-scale")).toBe(scale);
+  });
+
+  it("at 360, 768 and 1280 px: no sideways scrolling, whole words in the details", async () => {
+    await checkWidths("connected", "page");
+  });
+
+  it("kill server: waiting to retry, failed attempts n/max, plain words for the error, a countdown that moves", async () => {
     await press("Kill server");
     await waitForState("backingOff");
+    expect(await text(".ws-status__label")).toBe("Waiting to retry");
     // The drop itself is not a failed attempt: wait for the first retry to fail.
-    await status().locator(".ws-status__attempt", { hasText: /^[1-9]\d*\/10$/ }).waitFor({ timeout: 15_000 });
+    await waitForText(".ws-status__attempt", /^[1-9]\d*\/10$/);
     await waitForState("backingOff");
     // Find a countdown of at least 2 s, then see it go down by a second.
     const countdown = status().locator(".ws-status__countdown");
@@ -158,11 +225,16 @@ describe("the demo in Chromium", () => {
       first,
       { timeout: 3_000 },
     );
-    expect(await text(".ws-status__error")).not.toBe("none");
+    // A browser hides the transport's cause: the raw text is only "xhr poll error" or "websocket error".
+    const error = status().locator(".ws-status__error");
+    expect(await error.textContent()).toMatch(/^(Server unreachable|Connection refused)$/);
+    expect(await error.getAttribute("title")).toMatch(/xhr poll error|websocket error/);
+    expect(await status().textContent()).not.toMatch(/xhr poll error|websocket error/);
     await shot("backingOff");
+    await checkWidths("backing off");
   });
 
-  it("restart server: connected again, attempt back to 0", async () => {
+  it("restart server: connected again, failed attempts back to 0", async () => {
     await press("Restart server");
     await waitForState("connected", 40_000);
     expect(await text(".ws-status__attempt")).toBe("0/10");
@@ -170,16 +242,19 @@ describe("the demo in Chromium", () => {
     await shot("reconnected");
   });
 
-  it("revoke token: auth required, no retry loop", async () => {
+  it("revoke token: signed out, no Reconnect button, the app's Sign in in its place", async () => {
     await press("Revoke token");
     await waitForState("authRequired");
-    expect(await text(".ws-status__label")).toBe("Authentication required");
-    expect(await text(".ws-status__error")).toMatch(/token|unauthorized/i);
+    expect(await text(".ws-status__label")).toBe("Signed out");
+    expect(await text(".ws-status__error")).toBe("Sign-in needed");
+    expect(await status().locator(".ws-status__error").getAttribute("title")).toMatch(/token|unauthorized/i);
+    expect(await status().getByRole("button", { name: /Reconnect/ }).count()).toBe(0);
+    expect(await status().getByRole("button").allTextContents()).toEqual(["Sign in"]);
     await shot("authRequired");
   });
 
-  it("issue token: connected with the new token", async () => {
-    await press("Issue token");
+  it("sign in: a new token from the status' own slot, connected", async () => {
+    await status().getByRole("button", { name: "Sign in" }).click();
     await waitForState("connected");
     await shot("newToken");
   });
@@ -197,26 +272,61 @@ describe("the demo in Chromium", () => {
     await shot("afterReconnect");
   });
 
-  it("go offline: backing off waits for the network; go online connects at once", async () => {
+  it("go offline: not a plain 'Connected' while the link is checked, then 'Waiting for network'; online connects at once", async () => {
     await press("Cut link silently");
     await press("Go offline");
+    await waitForText(".ws-status__label", "Connected (system reports offline)", 5_000);
+    expect(await status().getAttribute("data-state")).toBe("connected");
+    await shot("connectedOffline");
     await waitForState("backingOff");
-    await status().locator(".ws-status__countdown", { hasText: "when the network is back" }).waitFor();
+    expect(await text(".ws-status__label")).toBe("Waiting for network");
+    expect(await text(".ws-status__countdown")).toBe("when the network is back");
+    expect(await text(".ws-status__network")).toBe("offline");
     await shot("offline");
     await press("Restore link");
     await press("Go online");
     await waitForState("connected");
   });
 
-  it("shed load: the server's retryAfter holds the next attempt back", async () => {
+  it("shed load: 'Server busy, retrying in N s' while the server's retryAfter holds the next attempt back", async () => {
     await press("Shed load");
     await waitForState("backingOff");
     // retryAfter is 5000 ms: the countdown starts at 5 s or more.
-    await status().locator(".ws-status__countdown", { hasText: /^in ([5-9]|\d\d+) s$/ }).waitFor({ timeout: 15_000 });
-    expect(await text(".ws-status__error")).toBe("server busy");
+    await waitForText(".ws-status__countdown", /^in ([5-9]|\d\d+) s$/);
+    await waitForText(".ws-status__error", /^Server busy, retrying in ([4-9]|\d\d+) s$/);
+    expect(await status().locator(".ws-status__error").getAttribute("title")).toBe("server busy");
     await shot("sheddingLoad");
     await press("Stop shedding");
     await waitForState("connected", 30_000);
+  });
+
+  it("hold handshakes: connecting, until the attempt times out or the server answers", async () => {
+    await press("Hold handshakes");
+    await waitForState("connecting");
+    expect(await text(".ws-status__label")).toBe("Connecting");
+    await shot("connecting");
+    await press("Release");
+    await waitForState("connected", 30_000);
+  });
+
+  it("fast timings: gave up within seconds of a kill, says what happens next, and Reconnect brings it back", async () => {
+    await page.goto(`${demoUrl}?timings=fast`);
+    await waitForState("connected");
+    expect(await page.getByTestId("timings").textContent()).toMatch(/^Fast timings: 3 attempts/);
+    const killedAt = Date.now();
+    await press("Kill server");
+    await waitForState("exhausted", 20_000);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    expect(await text(".ws-status__label")).toBe("Gave up reconnecting");
+    expect(await text(".ws-status__attempt")).toBe("3/3");
+    expect(await text(".ws-status__hint")).toBe(
+      "Stopped after 3 failed attempts in a row. Nothing more is tried until you press Reconnect or the network comes back.",
+    );
+    await shot("exhausted");
+    await checkWidths("exhausted");
+    await press("Restart server");
+    await status().getByRole("button", { name: "Reconnect" }).click();
+    await waitForState("connected");
   });
 
   it("no page errors and no console errors", () => {
