@@ -22,8 +22,9 @@ follows. Exits 0 when every chapter completed and every invariant held, 1 otherw
 
 Options:
   --real-timings   use DEFAULT_CONFIG (1 s base delay, 25 s heartbeat, 20 attempts):
-                   the story then takes several minutes. Default: timings scaled down
-                   so that the story takes about 12 s.
+                   the story then takes about 6 minutes (it says so when it starts,
+                   and prints progress during long waits). Default: timings scaled
+                   down so that the story takes about 11 s.
   --seed N         seed of the jitter (an integer 0..4294967295). Default: ${DEFAULT_SEED}.
   -h, --help       print this help and exit.
 

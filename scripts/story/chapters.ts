@@ -71,7 +71,21 @@ async function crash(rig: StoryRig): Promise<ChapterOutcome> {
   out.narrate("server.kill(): the server crashes, every TCP connection destroyed, the port closed");
   await server.kill();
   await lost;
-  await twoFailures;
+  const failures = await twoFailures;
+  const first = failures[0]!.error.message;
+  if (/socket hang up/.test(first)) {
+    out.note(
+      `"${first}": the proxy still accepts TCP connections and hangs up at once, since the server behind it is down ` +
+        "(a closed port would read ECONNREFUSED). The service tries WebSocket first and HTTP long-polling after it; " +
+        'Socket.IO reports only the last transport\'s error, hence "xhr poll error" for a server reached over WebSocket.',
+    );
+  }
+  if (rig.config.jitterStrategy === "full") {
+    out.note(
+      "full jitter: each delay is drawn anew between baseDelay/2 and an envelope that doubles per retry, " +
+        "so a delay can be shorter than the one before it",
+    );
+  }
   const reconnected = waits.event("connection:reconnected");
   out.narrate("server.restart() on the same port");
   await server.restart();
@@ -169,12 +183,17 @@ async function offline(rig: StoryRig): Promise<ChapterOutcome> {
   out.narrate("server.restart(), then service.notifyOnline()");
   await server.restart();
   const connected = waits.event("connection:connected");
+  const reconnected = waits.event("connection:reconnected");
   const started = rig.now();
   service.notifyOnline();
   const stateRightAfter = service.getStatus().state;
   await connected;
   const ms = rig.now() - started;
-  out.note(`online → connected in ${ms} ms (state right after notifyOnline(): ${stateRightAfter})`);
+  const { attempts } = await reconnected;
+  out.note(
+    `online → connected in ${ms} ms (state right after notifyOnline(): ${stateRightAfter}); ` +
+      `the attempt notifyOnline() started counts as ${plural(attempts, "retry", "retries")}`,
+  );
   rig.invariant(
     "notifyOnline() attempts at once",
     stateRightAfter === "connecting",
@@ -184,7 +203,7 @@ async function offline(rig: StoryRig): Promise<ChapterOutcome> {
     outcome: "no attempt offline; online → connected",
     measuredMs: ms,
     measuredWhat: "online→connected",
-    attempts: 0,
+    attempts,
   };
 }
 
@@ -235,7 +254,8 @@ async function queue(rig: StoryRig): Promise<ChapterOutcome> {
 }
 
 async function tokenRevoked(rig: StoryRig): Promise<ChapterOutcome> {
-  const { service, server, waits, out, tokens } = rig;
+  const { service, server, waits, out, tokens, notes } = rig;
+  const mark = rig.log.length;
   const refusedBefore = server.refused;
   const authRequired = waits.event("connection:auth_required");
   const started = rig.now();
@@ -245,6 +265,15 @@ async function tokenRevoked(rig: StoryRig): Promise<ChapterOutcome> {
   const refused = server.refused - refusedBefore;
   const handshakesAtAuthRequired = server.handshakes;
   out.note(`${plural(refused, "handshake")} refused (${service.getStatus().lastError?.message ?? "?"}), now waiting for a token`);
+  const unconfirmed = rig.since(mark, "message:unconfirmed");
+  if (unconfirmed.length > 0) {
+    const atServer = unconfirmed.filter(({ args }) => notes.some((note) => note.seq === (args[0] as { seq?: unknown } | undefined)?.seq));
+    out.note(
+      `message:unconfirmed: ${plural(unconfirmed.length, "send")} (chapter 5's marker note) went out after the last heartbeat ack, ` +
+        "and the revocation cut the socket before the next ack could confirm it. The service cannot know whether it arrived, " +
+        `so it says so instead of resending it (at most once). The server did get ${atServer.length === unconfirmed.length ? "it" : `${atServer.length} of them`}.`,
+    );
+  }
   await waits.observe(rig.quietMs);
   rig.invariant(
     "a bad token is not retried",
@@ -255,20 +284,32 @@ async function tokenRevoked(rig: StoryRig): Promise<ChapterOutcome> {
   out.narrate(`server.acceptToken("${tokens.second}"); service.setAuthToken("${tokens.second}")`);
   server.acceptToken(tokens.second);
   const tokenAt = rig.now();
+  const sessionMark = rig.log.length;
   service.setAuthToken(tokens.second);
   await connected;
   const ms = rig.now() - tokenAt;
+  // connection:reconnected fires right after connection:connected, in the same step: it is in the log by now.
+  const reconnected = rig.since(sessionMark, "connection:reconnected");
   out.note(`new token → connected in ${ms} ms (${rig.now() - started} ms since the revocation)`);
+  out.note(
+    "a new session, not a reconnection: connection:connected fires, connection:reconnected does not. The retries ended " +
+      "in authRequired; setAuthToken() starts afresh with new credentials. An app resyncs on connection:connected (docs/events.md).",
+  );
   rig.invariant(
     "the new token is used",
     server.seenTokens.at(-1) === tokens.second,
     `last handshake carried "${server.seenTokens.at(-1) ?? ""}"`,
   );
+  rig.invariant(
+    "a new session after authRequired",
+    reconnected.length === 0,
+    `connection:connected without connection:reconnected (${reconnected.length} fired)`,
+  );
   return {
-    outcome: "authRequired → new token → connected",
+    outcome: "authRequired → new token → new session",
     measuredMs: ms,
     measuredWhat: "setAuthToken→connected",
-    attempts: refused,
+    attempts: rig.since(mark, "connection:reconnecting").length,
   };
 }
 
@@ -301,10 +342,10 @@ async function goneForGood(rig: StoryRig): Promise<ChapterOutcome> {
     `no TCP connection for ${rig.quietMs} ms after giving up`,
   );
   return {
-    outcome: `exhausted after ${attempts}/${config.maxReconnectAttempts} attempts`,
+    outcome: `exhausted after ${attempts}/${config.maxReconnectAttempts} failed attempts`,
     measuredMs: ms,
     measuredWhat: "kill→exhausted",
-    attempts: failures,
+    attempts: retries,
   };
 }
 

@@ -44,11 +44,27 @@ export function formatElapsed(ms: number): string {
 }
 
 /** Column widths of a transition line. */
-const COLUMNS = { time: 9, state: 12, attempt: 7, delay: 7, health: 6 } as const;
+const COLUMNS = { time: 9, state: 12, failed: 6, delay: 7, health: 6 } as const;
 const GAP = "  ";
 /** Where notes and checks start: under the state column, so that long ones still fit. */
 const NOTE_OFFSET = COLUMNS.time + GAP.length;
 const RULE_WIDTH = 100;
+
+/** `text` in lines of at most `width` characters, broken between words (a longer word stays whole). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const word of text.split(" ")) {
+    if (current !== "" && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current === "" ? word : `${current} ${word}`;
+    }
+  }
+  lines.push(current);
+  return lines;
+}
 
 /** One row of the transition log, before layout. */
 export interface TransitionRow {
@@ -98,7 +114,7 @@ export class Renderer {
     const cells: [string, number, "l" | "r"][] = [
       ["time", COLUMNS.time, "l"],
       ["state", COLUMNS.state, "l"],
-      ["attempt", COLUMNS.attempt, "l"],
+      ["failed", COLUMNS.failed, "l"],
       ["delay", COLUMNS.delay, "r"],
       ["health", COLUMNS.health, "r"],
       ["what", 40, "l"],
@@ -123,7 +139,8 @@ export class Renderer {
     const paint = (text: string, ...styles: Style[]) => (row.quiet ? text : this.paint(text, ...styles));
     const time = formatElapsed(this.#elapsed()).padEnd(COLUMNS.time);
     const state = paint(status.state.padEnd(COLUMNS.state), STATE_STYLE[status.state], ...(row.kind === "state" ? (["bold"] as const) : []));
-    const attempt = `${status.attempt}/${status.maxAttempts}`.padEnd(COLUMNS.attempt);
+    // status.attempt: attempts failed in a row, out of maxReconnectAttempts (docs/events.md).
+    const attempt = `${status.attempt}/${status.maxAttempts}`.padEnd(COLUMNS.failed);
     const delayText = paint((delay === null ? "·" : `${Math.round(delay)}ms`).padStart(COLUMNS.delay), delay === null ? "dim" : "yellow");
     const healthStyle: Style = status.healthScore >= 70 ? "green" : status.healthScore >= 40 ? "yellow" : "dim";
     const health = paint(`${status.healthScore}%`.padStart(COLUMNS.health), healthStyle);
@@ -140,9 +157,18 @@ export class Renderer {
     this.line(`${time}${GAP}${this.paint(`▸ ${text}`, "bold")}`);
   }
 
-  /** A measurement or an observation, indented under the log. */
+  /** A long wait still going: dimmed, so that it reads as a heartbeat of the story, not an event. */
+  progress(text: string): void {
+    const time = formatElapsed(this.#elapsed()).padEnd(COLUMNS.time);
+    this.line(this.paint(`${time}${GAP}… ${text}`, "dim"));
+  }
+
+  /** A measurement or an observation, indented under the log; a long one wraps between words. */
   note(text: string): void {
-    this.line(`${" ".repeat(NOTE_OFFSET)}${this.paint(`» ${text}`, "cyan")}`);
+    const indent = " ".repeat(NOTE_OFFSET);
+    for (const [index, part] of wrap(text, RULE_WIDTH - NOTE_OFFSET - 2).entries()) {
+      this.line(`${indent}${this.paint(`${index === 0 ? "»" : " "} ${part}`, "cyan")}`);
+    }
   }
 
   /** An invariant checked: ✓ or ✗ and what it says. */

@@ -3,18 +3,20 @@ import { LabServer } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
 import { DEFAULT_CONFIG, resolveConfig } from "../../src/machine/config.js";
 import type { ConnectionConfig, ServiceEventMap, ServiceEventName } from "../../src/machine/types.js";
+import { describeError } from "../../src/react/describeError.js";
 import { createWebSocketService, type WebSocketService } from "../../src/services/WebSocketService.js";
 import { DEFAULT_SEED } from "./args.js";
 import { CHAPTERS } from "./chapters.js";
 import { seededRandom } from "./prng.js";
 import { Renderer, type StoryOutput, wantsColor } from "./renderer.js";
 import type { ChapterOutcome, LoggedEvent, NoteRecord, StoryRig } from "./rig.js";
+import { delaySource, estimateStoryDuration, formatDuration, formatEstimate } from "./timing.js";
 import { Signal, Waits } from "./waits.js";
 
 export type { StoryOutput } from "./renderer.js";
 
 /**
- * Timings scaled down so that the whole story takes about 12 s. The shape of every
+ * Timings scaled down so that the whole story takes about 11 s. The shape of every
  * mechanism is the default one: only the clock runs faster.
  */
 export const SCALED_CONFIG: Readonly<Partial<ConnectionConfig>> = Object.freeze({
@@ -86,7 +88,8 @@ type Describe = { [K in ServiceEventName]: ((payload: ServiceEventMap[K]) => str
 const DESCRIBE: Describe = {
   "connection:connected": ({ socketId }) => `socket ${socketId}`,
   "connection:disconnected": ({ reason }) => `reason "${reason}"`,
-  "connection:failed": ({ attempt, error }) => `attempt ${attempt}: ${error.message}`,
+  "connection:failed": ({ attempt, error }) =>
+    `failed attempt ${attempt}: ${describeError(error)?.text ?? "failed"} (${error.message})`,
   "connection:reconnecting": ({ attempt, delay }) => `retry ${attempt} in ${delay} ms`,
   "connection:reconnected": ({ attempts }) => `after ${plural(attempts, "retry", "retries")}`,
   "connection:max_attempts_reached": ({ attempts }) => `${plural(attempts, "attempt")} failed in a row`,
@@ -99,7 +102,7 @@ const DESCRIBE: Describe = {
   "connection:resumed": ({ sleptFor }) => `slept ${sleptFor ?? "?"} ms`,
   message: ({ event }) => `"${event}" from the server`,
   "message:dropped": ({ event, reason }) => `"${event}" (${reason})`,
-  "message:unconfirmed": ({ event }) => `"${event}" may not have arrived`,
+  "message:unconfirmed": ({ event }) => `"${event}" was sent after the last heartbeat ack: it may not have arrived`,
   "callback:failed": ({ callback, message }) => `${callback}: ${message}`,
   "request:settled": null,
 };
@@ -121,7 +124,13 @@ function configLines(config: ConnectionConfig): [string, string][] {
 }
 
 /** Prints every top-level state change and every service event as one line, and logs the events. */
-function attachLog(service: WebSocketService, out: Renderer, log: LoggedEvent[], now: () => number): () => void {
+function attachLog(
+  service: WebSocketService,
+  config: ConnectionConfig,
+  out: Renderer,
+  log: LoggedEvent[],
+  now: () => number,
+): () => void {
   let shownState = service.getStatus().state;
   const showState = () => {
     const status = service.getStatus();
@@ -140,11 +149,14 @@ function attachLog(service: WebSocketService, out: Renderer, log: LoggedEvent[],
       // Emitted events reach listeners before snapshot observers: show the state change first.
       showState();
       const status = service.getStatus();
+      // Beside each drawn delay, where it was drawn from: the envelope of the backoff step in force.
+      const source =
+        name === "connection:reconnecting" ? `  (${delaySource(service.actor.getSnapshot().context.backoffStep, config)})` : "";
       out.transition({
         status,
         kind: "event",
         label: name,
-        detail: describe(payload),
+        detail: `${describe(payload)}${source}`,
         ...(name === "connection:reconnecting" ? { delay: (payload as ServiceEventMap["connection:reconnecting"]).delay } : {}),
         quiet: name === "connection:health_check",
       });
@@ -197,7 +209,22 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
     config,
     random: seededRandom(seed),
   });
-  const waits = new Waits(service, patience, config.heartbeatInterval);
+  const estimate = estimateStoryDuration(config, quietMs);
+  // With real timings some waits last minutes: say every 15 s what is awaited, and the state.
+  const progress = realTimings
+    ? {
+        every: 15_000,
+        report: (what: string, elapsedMs: number) => {
+          const status = service.getStatus();
+          const next = status.nextRetryAt === null ? "" : `, next attempt in ${Math.max(0, Math.round((status.nextRetryAt - Date.now()) / 1000))} s`;
+          out.progress(
+            `${formatDuration(elapsedMs)} into waiting for ${what} (${status.state}, ${status.attempt}/${status.maxAttempts} failed${next}; ` +
+              `${formatDuration(now())} of about ${formatEstimate(estimate.typicalMs)})`,
+          );
+        },
+      }
+    : null;
+  const waits = new Waits(service, patience, config.heartbeatInterval, progress);
   const log: LoggedEvent[] = [];
   const invariants: InvariantRecord[] = [];
   let currentChapter: string | null = null;
@@ -234,14 +261,20 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
     [
       "timings",
       realTimings
-        ? "real: DEFAULT_CONFIG. This takes several minutes (25 s heartbeats, up to 20 attempts with delays up to 30 s)."
-        : "scaled down, about 12 s in all (--real-timings for DEFAULT_CONFIG)",
+        ? `real: DEFAULT_CONFIG. This takes about ${formatEstimate(estimate.typicalMs)}, at most about ${formatEstimate(estimate.atMostMs)} ` +
+          `(${config.heartbeatInterval / 1000} s heartbeats; chapter 7 waits through ${config.maxReconnectAttempts} retries with delays up to ${config.maxDelay / 1000} s). ` +
+          "Long waits print a progress line every 15 s."
+        : `scaled down, about ${formatEstimate(estimate.typicalMs)} in all (--real-timings for DEFAULT_CONFIG: about ${formatEstimate(
+            estimateStoryDuration(resolveConfig({ ...DEFAULT_CONFIG }), Math.min(DEFAULT_CONFIG.maxDelay, 4 * DEFAULT_CONFIG.baseDelay)).typicalMs,
+          )})`,
     ],
     ...configLines(config),
+    ["failed", "column: status.attempt, attempts failed in a row / maxReconnectAttempts (a dropped connection is not one)"],
+    ["retry n", "connection:reconnecting.attempt: the n-th retry of this outage, with where its delay was drawn from"],
     ["seed", `${seed} (--seed N)`],
   ]);
   out.columns();
-  const detach = attachLog(service, out, log, now);
+  const detach = attachLog(service, config, out, log, now);
 
   const chapters: ChapterSummary[] = [];
   let failure: string | null = null;
@@ -319,7 +352,11 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
 }
 
 function printSummary(out: Renderer, summary: StorySummary): void {
-  out.heading(CHAPTERS.length + 1, "Summary", "per chapter: what happened, its key measurement in ms, retries or attempts");
+  out.heading(
+    CHAPTERS.length + 1,
+    "Summary",
+    "per chapter: what happened, its key measurement in ms, and the retries it started (as connection:reconnecting numbers them)",
+  );
   out.line();
   out.table(
     ["#", "chapter", "what happened", "ms", "measured", "retries"],

@@ -12,22 +12,31 @@ interface EventWaitOptions<K extends ServiceEventName> {
   timeout?: number;
 }
 
+/** Reports a wait that is still going after `elapsedMs` (every `every` ms of it). */
+export interface WaitProgress {
+  every: number;
+  report(what: string, elapsedMs: number): void;
+}
+
 /**
  * Everything the story waits for, as promises settled by service events, actor snapshots
  * or server-side records: never a sleep used to synchronise. Every pending wait holds a
- * timer that `cancelAll()` releases, so an aborted story leaves nothing running.
+ * timer that `cancelAll()` releases, so an aborted story leaves nothing running. A long wait
+ * reports its progress (with real timings some last minutes).
  */
 export class Waits {
   readonly #service: WebSocketService;
   readonly #patience: number;
   readonly #heartbeatInterval: number;
+  readonly #progress: WaitProgress | null;
   readonly #cancels = new Set<() => void>();
 
   /** `patience`: the default timeout of a wait, ms. */
-  constructor(service: WebSocketService, patience: number, heartbeatInterval: number) {
+  constructor(service: WebSocketService, patience: number, heartbeatInterval: number, progress: WaitProgress | null = null) {
     this.#service = service;
     this.#patience = patience;
     this.#heartbeatInterval = heartbeatInterval;
+    this.#progress = progress;
   }
 
   /**
@@ -39,12 +48,22 @@ export class Waits {
     let settled = false;
     let unwatch: (() => void) | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
+    let ticker: ReturnType<typeof setInterval> | null = null;
     const cancel = () => {
       settled = true;
       if (timer) clearTimeout(timer);
+      if (ticker) clearInterval(ticker);
       unwatch?.();
       this.#cancels.delete(cancel);
     };
+    const progress = this.#progress;
+    if (progress) {
+      let elapsed = 0;
+      ticker = setInterval(() => {
+        elapsed += progress.every;
+        progress.report(what, elapsed);
+      }, progress.every);
+    }
     const promise = new Promise<T>((resolve, reject) => {
       timer = setTimeout(() => {
         if (settled) return;

@@ -3,7 +3,11 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SEED, parseCliArgs, UsageError } from "../../scripts/story/args.js";
-import { formatElapsed } from "../../scripts/story/renderer.js";
+import { formatElapsed, wrap } from "../../scripts/story/renderer.js";
+import { SCALED_CONFIG } from "../../scripts/story/story.js";
+import { delaySource, estimateStoryDuration, formatDuration } from "../../scripts/story/timing.js";
+import { Signal, Waits } from "../../scripts/story/waits.js";
+import { DEFAULT_CONFIG, resolveConfig } from "../../src/index.js";
 import { runStory } from "../../scripts/story/story.js";
 import { eventually } from "../support/events.js";
 
@@ -54,6 +58,7 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
       "notifyOnline() attempts at once",
       "queued messages delivered once each, in order",
       "a bad token is not retried",
+      "a new session after authRequired",
       "exhausted after maxReconnectAttempts",
       "one socket at a time",
     ]) {
@@ -86,7 +91,30 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
     ]) {
       expect(text).toContain(transition);
     }
-    expect(text).toMatch(/^\d\d:\d\d\.\d{3} {2}backingOff +\d+\/5 +\d+ms +0% {2}· connection:reconnecting +retry \d+ in \d+ ms$/m);
+    // Each drawn delay with the envelope it was drawn below.
+    expect(text).toMatch(
+      /^\d\d:\d\d\.\d{3} {2}backingOff +\d+\/5 +\d+ms +0% {2}· connection:reconnecting +retry \d+ in \d+ ms {2}\(drawn from \[100, \d+\), envelope \d+ ms\)$/m,
+    );
+    expect(text).toContain("retry 1 in");
+    expect(text).toMatch(/· connection:failed +failed attempt 1: Server unreachable \(xhr poll error: socket hang up\)$/m);
+    // Notes wrap between words: read them as prose.
+    const prose = text.replace(/\s+/g, " ");
+    expect(prose).toContain("Socket.IO reports only the last transport's error");
+
+    // One meaning per number: the summary's retries are the ones the chapters' events count.
+    const reconnectedIn = (key: string) => summary.chapters.find((chapter) => chapter.key === key)!.attempts;
+    const offlineRetries = /· connection:reconnected +after (\d+) retr(?:y|ies)\n(?:.*\n){0,2}.*online → connected in/.exec(text)?.[1];
+    expect(offlineRetries).toBeDefined();
+    expect(reconnectedIn("offline")).toBe(Number(offlineRetries));
+    expect(reconnectedIn("token-revoked")).toBe(1);
+
+    // Chapter 6: the new session is said to be one, and an unconfirmed send is explained where it shows.
+    expect(prose).toContain("a new session, not a reconnection");
+    const chapter6 = prose.slice(prose.indexOf("6. Token revoked"), prose.indexOf("7. Server gone for good"));
+    if (chapter6.includes("· message:unconfirmed")) {
+      expect(chapter6).toMatch(/» message:unconfirmed: 1 send \(chapter 5's marker note\) went out after the last heartbeat ack/);
+      expect(chapter6).toContain("The server did get it.");
+    }
     expect(text).toContain('reason "heartbeat timeout"');
     expect(text).toContain("✓ every chapter completed and every invariant held");
 
@@ -109,6 +137,50 @@ describe("the command line", () => {
     expect(() => parseCliArgs(["--seed", "-1"])).toThrow(/--seed must be an integer/);
     expect(() => parseCliArgs(["--seed=1.5"])).toThrow(/--seed must be an integer/);
     expect(() => parseCliArgs(["story"])).toThrow(/unexpected argument "story"/);
+  });
+
+  it("says how long the story takes, scaled and real", () => {
+    const scaled = estimateStoryDuration(resolveConfig(SCALED_CONFIG), 800);
+    expect(scaled.typicalMs).toBeGreaterThan(5_000);
+    expect(scaled.typicalMs).toBeLessThan(20_000);
+    const real = estimateStoryDuration(resolveConfig({ ...DEFAULT_CONFIG }), 4_000);
+    // 20 retries with full jitter below envelopes up to 30 s, and 25 s heartbeats: minutes.
+    expect(real.typicalMs).toBeGreaterThan(4 * 60_000);
+    expect(real.atMostMs).toBeGreaterThan(real.typicalMs);
+    expect(formatDuration(real.typicalMs)).toMatch(/^\d+ min( \d+ s)?$/);
+    expect(formatDuration(11_400)).toBe("11 s");
+  });
+
+  it("names where each delay was drawn from", () => {
+    const full = resolveConfig({ ...DEFAULT_CONFIG, jitterStrategy: "full" });
+    expect(delaySource(1, full)).toBe("drawn from [500, 1000), envelope 1000 ms");
+    expect(delaySource(9, full)).toBe("drawn from [500, 30000), envelope 30000 ms");
+    const additive = resolveConfig({ ...DEFAULT_CONFIG, jitterStrategy: "additive" });
+    expect(delaySource(3, additive)).toBe("envelope 4000 ms + jitter [0, 1000)");
+  });
+
+  it("reports a long wait's progress, and stops when it ends", async () => {
+    const { createWebSocketService } = await import("../../src/index.js");
+    const idle = createWebSocketService({ url: "http://127.0.0.1:9" });
+    const reports: number[] = [];
+    const waits = new Waits(idle, 5_000, 1_000, { every: 20, report: (_what, elapsed) => reports.push(elapsed) });
+    const signal = new Signal();
+    let done = false;
+    const wait = waits.until("the signal", undefined, signal.watch(() => (done ? true : undefined)));
+    await eventually(() => expect(reports.length).toBeGreaterThanOrEqual(3), 2_000, 5);
+    done = true;
+    signal.notify();
+    await wait;
+    const seen = reports.length;
+    expect(reports.slice(0, 3)).toEqual([20, 40, 60]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reports.length).toBe(seen);
+    idle.dispose();
+  });
+
+  it("wraps long notes between words", () => {
+    expect(wrap("aa bb cc dd", 5)).toEqual(["aa bb", "cc dd"]);
+    expect(wrap("a verylongword b", 4)).toEqual(["a", "verylongword", "b"]);
   });
 
   it("formats elapsed time as mm:ss.mmm", () => {
