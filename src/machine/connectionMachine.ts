@@ -7,6 +7,7 @@ import {
   createQueue,
   drainMessages,
   earliestExpiry,
+  EXPIRY_BATCH,
   pushMessage,
   queueSize,
   removeRequest,
@@ -495,7 +496,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         }
       }),
       expireQueuedMessages: enqueueActions(({ context, enqueue }) => {
-        const { queue, expired } = takeExpired(context.queue, monotonic());
+        // In batches: scheduleQueueExpiry re-arms at once for the rest, in a step of its own.
+        const { queue, expired } = takeExpired(context.queue, monotonic(), EXPIRY_BATCH);
         if (expired.length === 0) return;
         enqueue.assign({ queue });
         for (const announcement of dropAnnouncements(expired, "expired")) enqueue.emit(announcement);

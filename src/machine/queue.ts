@@ -41,7 +41,7 @@ export interface QueueLog {
   removedIn: number[];
   /**
    * The newest view's expiries: a binary min-heap of pairs `expiresAt, index` laid flat
-   * (entry k at 2k, 2k+1), by `expiresAt`. Its top is always live.
+   * (entry k at 2k, 2k+1), by `expiresAt` then index. Its top is always live.
    */
   expiries: number[];
   /** Index in `messages` of each request of the newest view, by ackId. */
@@ -152,16 +152,28 @@ export function removeRequest(
 }
 
 /**
- * Takes out every message whose `expiresAt` is at or before `at`; `expired` in queue order
- * (the queue is returned as it was when none is). O(k log n) for k expired.
+ * How many messages the chart expires in one step. XState runs a step's effects (each
+ * `message:dropped` is one) by shifting them off an array, which costs quadratic time past
+ * about 20,000; a larger batch is taken over several steps, a timer tick apart.
  */
-export function takeExpired(queue: MessageQueue, at: number): { queue: MessageQueue; expired: QueuedMessage[] } {
+export const EXPIRY_BATCH = 5_000;
+
+/**
+ * Takes out the messages whose `expiresAt` is at or before `at`, at most `limit` of them
+ * (the earliest expiries first); `expired` in queue order (the queue is returned as it was
+ * when none is). O(k log n) for k taken.
+ */
+export function takeExpired(
+  queue: MessageQueue,
+  at: number,
+  limit = Infinity,
+): { queue: MessageQueue; expired: QueuedMessage[] } {
   const earliest = earliestExpiry(queue);
-  if (earliest === null || earliest > at) return { queue, expired: [] };
-  const next = successorOf(isNewest(queue) ? queue : copyOf(queue));
+  if (earliest === null || earliest > at || limit < 1) return { queue, expired: [] };
+  const next = successorOf(queue);
   const { log } = next;
   const indices: number[] = [];
-  while (log.expiries.length > 0 && log.expiries[0]! <= at) {
+  while (indices.length < limit && log.expiries.length > 0 && log.expiries[0]! <= at) {
     const index = log.expiries[1]!;
     popExpiry(log.expiries);
     if (isLiveIn(next, index)) {
@@ -249,8 +261,11 @@ function settle(queue: MessageQueue): MessageQueue {
   return queue;
 }
 
+/** Earlier expiry first; equal expiries in queue order (a batch of `takeExpired` is then well defined). */
 function isBefore(heap: number[], a: number, b: number): boolean {
-  return heap[2 * a]! < heap[2 * b]!;
+  const expiresA = heap[2 * a]!;
+  const expiresB = heap[2 * b]!;
+  return expiresA < expiresB || (expiresA === expiresB && heap[2 * a + 1]! < heap[2 * b + 1]!);
 }
 
 function swap(heap: number[], a: number, b: number): void {

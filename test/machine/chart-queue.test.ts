@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ConnectionMachineInput, SocketCommand } from "../../src/index.js";
-import { queuedMessages } from "../../src/machine/queue.js";
+import { EXPIRY_BATCH, queuedMessages } from "../../src/machine/queue.js";
 import { runFor, startChart } from "../support/fakeSocket.js";
 
 type Chart = ReturnType<typeof startChart>;
@@ -153,6 +153,29 @@ describe("the queue while not connected", () => {
     expect(queued(chart)).toEqual([]);
     runFor(chart.clock, HOUR);
     expect(chart.emitted).toHaveLength(2);
+  });
+
+  it(`more than ${EXPIRY_BATCH} expiring at once: all announced in queue order, at most ${EXPIRY_BATCH} per step`, () => {
+    const count = 2 * EXPIRY_BATCH + 123;
+    const chart = startChart({ config: { maxQueueSize: count, queueTtl: 1000 } });
+    for (let i = 0; i < count; i++) send(chart, "note", [i]);
+    // XState runs a step's effects (each announcement is one) off an array that costs quadratic
+    // time when it grows large: the chart announces in batches, one step each.
+    let announcedBefore = 0;
+    let largestStep = 0;
+    chart.actor.subscribe(() => {
+      largestStep = Math.max(largestStep, chart.emitted.length - announcedBefore);
+      announcedBefore = chart.emitted.length;
+    });
+    runFor(chart.clock, 999);
+    expect(chart.emitted).toEqual([]);
+    runFor(chart.clock, 1);
+    expect(chart.emittedOf("message:dropped").map((dropped) => [dropped.reason, dropped.args[0]])).toEqual(
+      Array.from({ length: count }, (_, i) => ["expired", i]),
+    );
+    expect(largestStep).toBe(EXPIRY_BATCH);
+    expect(queued(chart)).toEqual([]);
+    expect(chart.clock.now()).toBe(1000);
   });
 
   it("a per-message ttl shortens the wait (never beyond queueTtl)", () => {

@@ -97,6 +97,18 @@ describe("takeExpired", () => {
     expect(events(queuedMessages(result.queue))).toEqual(kept);
   });
 
+  it.each([
+    { limit: 1, expired: ["b"], kept: ["a", "c", "d"] },
+    { limit: 2, expired: ["a", "b"], kept: ["c", "d"] }, // a and d expire together: a is older
+    { limit: 3, expired: ["a", "b", "d"], kept: ["c"] },
+    { limit: 0, expired: [], kept: ["a", "b", "c", "d"] },
+  ])("with a limit of $limit takes the earliest expiries first: $expired", ({ limit, expired, kept }) => {
+    const queue = queueOf([message("a", 300), message("b", 100), message("c", 500), message("d", 300)]);
+    const result = takeExpired(queue, 1000, limit);
+    expect(events(result.expired)).toEqual(expired);
+    expect(events(queuedMessages(result.queue))).toEqual(kept);
+  });
+
   it("returns the queue as it was when nothing expired", () => {
     const queue = queueOf([message("a", 300)]);
     expect(takeExpired(queue, 299).queue).toBe(queue);
@@ -191,10 +203,18 @@ class NaiveQueue {
     return { next: new NaiveQueue(this.messages.filter((queued) => queued !== removed)), removed };
   }
 
-  expire(at: number): { next: NaiveQueue; expired: QueuedMessage[] } {
+  expire(at: number, limit: number): { next: NaiveQueue; expired: QueuedMessage[] } {
+    const taken = new Set(
+      this.messages
+        .map((queued, position) => ({ queued, position }))
+        .filter(({ queued }) => queued.expiresAt <= at)
+        .sort((a, b) => a.queued.expiresAt - b.queued.expiresAt || a.position - b.position)
+        .slice(0, limit)
+        .map(({ queued }) => queued),
+    );
     return {
-      next: new NaiveQueue(this.messages.filter((queued) => queued.expiresAt > at)),
-      expired: this.messages.filter((queued) => queued.expiresAt <= at),
+      next: new NaiveQueue(this.messages.filter((queued) => !taken.has(queued))),
+      expired: this.messages.filter((queued) => taken.has(queued)),
     };
   }
 
@@ -206,7 +226,7 @@ class NaiveQueue {
 type Step =
   | { kind: "push"; ttl: number; request: boolean }
   | { kind: "advance"; ms: number }
-  | { kind: "expire" }
+  | { kind: "expire"; limit: number }
   | { kind: "remove"; pick: number }
   | { kind: "drain" }
   | { kind: "json" }
@@ -223,7 +243,10 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 150 }) }) },
-  { weight: 3, arbitrary: fc.constant({ kind: "expire" as const }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("expire" as const), limit: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 5 })) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("remove" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ kind: "drain" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "json" as const }) },
@@ -258,8 +281,8 @@ describe("against a plain array (fast-check)", () => {
                 now += step.ms;
                 break;
               case "expire": {
-                const actual = takeExpired(queue, now);
-                const expected = model.expire(now);
+                const actual = takeExpired(queue, now, step.limit);
+                const expected = model.expire(now, step.limit);
                 expect(actual.expired).toEqual(expected.expired);
                 queue = actual.queue;
                 model = expected.next;
