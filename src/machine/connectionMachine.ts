@@ -731,6 +731,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           // its rejection would land in authRequired with the new token never tried. Start the
           // attempt over with the new token (the old socket is closed, its events are stale).
           "auth.updated": { target: "connecting", reenter: true, actions: "resetTokenRefresh" },
+          // The socket actor started again (React StrictMode or <Activity> stopped and restarted
+          // the actor, or it was restored from a persisted snapshot): the socket this attempt
+          // was waiting for is gone. Open a new one.
+          "socket.started": { target: "connecting", reenter: true },
         },
       },
       connected: {
@@ -778,6 +782,15 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           disconnect: {
             target: "idle",
             actions: { type: "emitDisconnected", params: { reason: "io client disconnect" } },
+          },
+          // The socket actor started again under a chart that believes it is connected (a
+          // restarted or restored actor): that socket is gone. Say so and connect again.
+          "socket.started": {
+            target: "connecting",
+            actions: [
+              { type: "recordConnectionLoss", params: { reason: "socket actor restarted" } },
+              { type: "emitDisconnected", params: { reason: "socket actor restarted" } },
+            ],
           },
           forceReconnect: {
             target: "connecting",

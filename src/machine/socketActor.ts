@@ -435,6 +435,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       return true;
     };
     if (options.port) options.port.emit = emitNow;
+    // A fresh chart is idle and ignores this; a restarted or restored one learns that the
+    // socket it believes in is not there.
+    sendBack({ type: "socket.started" });
 
     receive((command) => {
       switch (command.type) {

@@ -160,6 +160,11 @@ export interface ConnectionContext {
 
 /** Events the socket actor sends back to the chart. */
 export type SocketEvent =
+  /**
+   * The socket actor started, holding no socket. Only a chart that believes in one (a
+   * restarted or restored actor in `connecting` or `connected`) acts on it.
+   */
+  | { type: "socket.started" }
   /** `recovered`: the server restored the previous session (Connection State Recovery). */
   | { type: "socket.connected"; generation: number; socketId: string; recovered: boolean }
   | {

@@ -236,3 +236,40 @@ describe("forceReconnect while the network is reported offline", () => {
     expect(chart.socket.opens()).toBe(1);
   });
 });
+
+describe("the socket actor started again under the chart (issue 12: restart-safe)", () => {
+  const started = () => chartWith((clock) => ({ random: () => 0.5, now: () => clock.now() }));
+
+  it("idle, backing off: nothing to do (no socket is believed in)", () => {
+    const chart = started();
+    chart.socket.report({ type: "socket.started" });
+    expect(chart.topState()).toBe("idle");
+    chart.actor.send({ type: "connect" });
+    chart.socket.fail();
+    const opens = chart.socket.opens();
+    chart.socket.report({ type: "socket.started" });
+    expect(chart.topState()).toBe("backingOff");
+    expect(chart.socket.opens()).toBe(opens);
+  });
+
+  it("connecting: a new socket at once (the one it waited for is gone)", () => {
+    const chart = started();
+    chart.actor.send({ type: "connect" });
+    const generation = chart.socket.lastOpen().generation;
+    chart.socket.report({ type: "socket.started" });
+    expect(chart.socket.lastOpen().generation).toBe(generation + 1);
+    expect(chart.context().attempt).toBe(0);
+  });
+
+  it("connected: says so (connection:disconnected 'socket actor restarted') and connects again", () => {
+    const chart = started();
+    chart.actor.send({ type: "connect" });
+    chart.socket.connect();
+    const generation = chart.socket.lastOpen().generation;
+    chart.socket.report({ type: "socket.started" });
+    expect(chart.topState()).toBe("connecting");
+    expect(chart.socket.lastOpen().generation).toBe(generation + 1);
+    expect(chart.emitted.at(-1)).toEqual({ type: "connection:disconnected", reason: "socket actor restarted" });
+    expect(chart.context().lastError).toEqual({ message: "connection lost: socket actor restarted" });
+  });
+});

@@ -81,6 +81,7 @@ const HANDSHAKE_REPORTS = [
   "socket.awaitingToken",
   "socket.disconnected",
   "socket.stale",
+  "socket.started",
 ] as const;
 const CONNECTION_REPORTS = [
   "socket.disconnected",
@@ -90,12 +91,19 @@ const CONNECTION_REPORTS = [
   "socket.message",
   "socket.ack",
   "socket.stale",
+  "socket.started",
 ] as const;
 /**
  * Reports of a socket on its way out (an emit it could not deliver, sends it cannot vouch
  * for): offered while backing off, where the closed socket's last words arrive.
  */
-const AFTERMATH_REPORTS = ["socket.undelivered", "socket.undelivered.volatile", "socket.unconfirmed"] as const;
+const AFTERMATH_REPORTS = [
+  "socket.undelivered",
+  "socket.undelivered.volatile",
+  "socket.unconfirmed",
+  "socket.unencodable",
+  "callback.failed",
+] as const;
 const CLOCK = ["clock.next", "clock.sleep"] as const;
 
 export type ModelEventType =
@@ -240,6 +248,12 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
       return { type: "socket.undelivered", event: "cursor", args: ["undelivered"], volatile: true };
     case "socket.unconfirmed":
       return { type, generation, messages: [{ event: "chat", args: ["unconfirmed"] }] };
+    case "socket.unencodable":
+      return { type, event: "chat", args: ["unencodable"], message: "cannot encode" };
+    case "callback.failed":
+      return { type, callback: "random", message: "random() returned 1, outside [0, 1); clamped" };
+    case "socket.started":
+      return { type };
     default:
       return { type };
   }
