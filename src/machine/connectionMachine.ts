@@ -249,6 +249,14 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
       isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
       hasSlept: ({ context }) => sleptFor(context) > context.config.sleepThreshold,
+      // Combined guards, named so that the machine's JSON and the inspector show what each
+      // branch of a handshake failure or a loss decides.
+      isRefreshableAuthRejection: and(["isCurrentSocket", "isAuthRejection", "canRefreshToken"]),
+      isFinalAuthRejection: and(["isCurrentSocket", "isAuthRejection"]),
+      isFailureWhileOffline: and(["isCurrentSocket", "isOffline"]),
+      isFailureWithAttemptsLeft: and(["isCurrentSocket", "hasAttemptsLeft"]),
+      isFinalServerDisconnect: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
+      isServerSilentOnHeartbeats: not("isServerAckingHeartbeats"),
     },
     actions: {
       openSocket: enqueueActions(({ context, enqueue }) => {
@@ -632,14 +640,17 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     },
     states: {
       idle: {
+        description: "No socket, no timer: nothing connects until connect(). The socket is ended deliberately, so the server keeps no session to recover.",
+        tags: ["disconnected", "stopped"],
         entry: ["endSocket", "clearRetrySchedule"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
         },
       },
       connecting: {
-        // Cleared on entry here rather than on leaving backingOff: a transition's own actions run
-        // after the exit actions, and emitResumed still needs nextRetryAt to tell how long we slept.
+        description:
+          "One attempt: the token (from the provider if needed), then the Socket.IO handshake, bounded by connectionTimeout. The retry schedule is cleared on entry here rather than on leaving backingOff: emitResumed, a transition action, still needs it.",
+        tags: ["socketWanted", "busy"],
         entry: "clearRetrySchedule",
         initial: "checkingNetwork",
         states: {
@@ -667,7 +678,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           },
           "socket.connectFailed": [
             {
-              guard: and(["isCurrentSocket", "isAuthRejection", "canRefreshToken"]),
+              guard: "isRefreshableAuthRejection",
               target: "connecting",
               reenter: true,
               actions: [
@@ -677,7 +688,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
             {
-              guard: and(["isCurrentSocket", "isAuthRejection"]),
+              guard: "isFinalAuthRejection",
               target: "authRequired",
               actions: [
                 { type: "recordAuthRejection", params: failureOf },
@@ -685,7 +696,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
             {
-              guard: and(["isCurrentSocket", "isOffline"]),
+              guard: "isFailureWhileOffline",
               target: "backingOff",
               actions: [
                 { type: "recordUncountedFailure", params: failureOf },
@@ -693,7 +704,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
             {
-              guard: and(["isCurrentSocket", "hasAttemptsLeft"]),
+              guard: "isFailureWithAttemptsLeft",
               target: "backingOff",
               actions: [
                 { type: "recordFailure", params: failureOf },
@@ -709,8 +720,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
           ],
-          // A socket lost before the handshake finished is one more failed attempt.
           "socket.disconnected": {
+            description: "A socket lost before the handshake finished is one more failed attempt.",
             guard: "isCurrentSocket",
             actions: { type: "raiseHandshakeLost", params: ({ event }) => ({ reason: event.reason }) },
           },
@@ -723,29 +734,36 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             guard: "isCurrentSocket",
             actions: { type: "setAwaitingToken", params: ({ event }) => ({ awaiting: event.awaiting }) },
           },
-          // An attempt is already on its way: join it instead of opening a second socket.
           forceReconnect: {
+            description: "An attempt is already on its way: join it instead of opening a second socket.",
             actions: ["resetAttempts", { type: "markForced", params: ({ event }) => ({ id: event.id }) }],
           },
-          // A new token while a handshake is in flight: that handshake carries the old one, and
-          // its rejection would land in authRequired with the new token never tried. Start the
-          // attempt over with the new token (the old socket is closed, its events are stale).
-          "auth.updated": { target: "connecting", reenter: true, actions: "resetTokenRefresh" },
-          // The socket actor started again (React StrictMode or <Activity> stopped and restarted
-          // the actor, or it was restored from a persisted snapshot): the socket this attempt
-          // was waiting for is gone. Open a new one.
-          "socket.started": { target: "connecting", reenter: true },
+          "auth.updated": {
+            target: "connecting",
+            reenter: true,
+            actions: "resetTokenRefresh",
+            description:
+              "A new token while a handshake is in flight: that handshake carries the old one, and its rejection would land in authRequired with the new token never tried. Start over with the new token; the old socket's events are stale.",
+          },
+          "socket.started": {
+            target: "connecting",
+            reenter: true,
+            description:
+              "The socket actor started again (StrictMode or <Activity> restarted the actor, or it was restored from a persisted snapshot): the socket this attempt waited for is gone. Open a new one.",
+          },
         },
       },
       connected: {
         type: "parallel",
-        // Flush first: a listener of connection:connected that sends must come after the queue.
+        description:
+          "A live socket: heartbeats measure it, health checks report it, and the backoff envelope is reset once it has stayed up for stablePeriod. The queue is flushed first, so that a listener of connection:connected that sends comes after it.",
+        tags: ["socketWanted", "connected"],
         entry: ["flushQueue", "emitConnected", "emitReconnected"],
         exit: "clearConnection",
         on: {
           "socket.disconnected": [
             {
-              guard: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
+              guard: "isFinalServerDisconnect",
               target: "idle",
               actions: [
                 { type: "recordConnectionLoss", params: ({ event }) => ({ reason: event.reason }) },
@@ -763,9 +781,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           ],
           send: [
             { guard: { type: "isVolatileSend", params: outgoingOf }, actions: { type: "emitToSocket", params: outgoingOf } },
-            // A heartbeat ack is overdue: hold the send until the link proves alive or is replaced.
             {
               guard: "isLinkSuspect",
+              description: "A heartbeat ack is overdue: hold the send until the link proves alive or is replaced.",
               actions: [
                 { type: "enqueueMessage", params: outgoingOf },
                 "scheduleQueueExpiry",
@@ -783,10 +801,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             target: "idle",
             actions: { type: "emitDisconnected", params: { reason: "io client disconnect" } },
           },
-          // The socket actor started again under a chart that believes it is connected (a
-          // restarted or restored actor): that socket is gone. Say so and connect again.
           "socket.started": {
             target: "connecting",
+            description:
+              "The socket actor started again under a chart that believes it is connected (a restarted or restored actor): that socket is gone. Say so and connect again.",
             actions: [
               { type: "recordConnectionLoss", params: { reason: "socket actor restarted" } },
               { type: "emitDisconnected", params: { reason: "socket actor restarted" } },
@@ -808,11 +826,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         states: {
           heartbeat: {
             initial: "beating",
-            // A wake or a lost network probes the link at once (handled in the region's states,
-            // not on `connected`: a transition from the parallel state to one of its descendants
-            // would re-enter every region and restart the health and stability timers). A probe
-            // already in flight is the probe: starting another would cancel its ack timeout
-            // without counting the miss, and a burst of notifications would hide a dead link.
+            description:
+              "A wake or a lost network probes the link at once, handled in this region's states: a transition from the parallel state to one of its descendants would re-enter every region and restart the health and stability timers. A probe already in flight is the probe: starting another would cancel its ack timeout without counting the miss, and a burst of notifications would hide a dead link.",
             states: {
               beating: {
                 entry: "sendHeartbeat",
@@ -833,7 +848,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 after: {
                   heartbeatAckTimeout: [
                     {
-                      guard: not("isServerAckingHeartbeats"),
+                      guard: "isServerSilentOnHeartbeats",
                       target: "resting",
                       actions: ["clearResumeProbe", "stopDeliveryTracking"],
                     },
@@ -848,8 +863,12 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                         "closeDeadSocket",
                       ],
                     },
-                    // Suspect: probe again at once instead of waiting a whole interval.
-                    { target: "beating", reenter: true, actions: "recordMissedHeartbeat" },
+                    {
+                      target: "beating",
+                      reenter: true,
+                      actions: "recordMissedHeartbeat",
+                      description: "Suspect: probe again at once instead of waiting a whole interval.",
+                    },
                   ],
                 },
               },
@@ -890,6 +909,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         },
       },
       backingOff: {
+        description:
+          "Between attempts: the socket is closed and the next retry waits for its delay (the jitter strategy's draw, at least a server's retryAfter), or for the network when offline.",
+        tags: ["disconnected", "retrying"],
         entry: "closeSocket",
         initial: "checkingNetwork",
         states: {
@@ -906,21 +928,28 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             },
             on: {
               "network.offline": { target: "waitingForNetwork", actions: ["setOffline", "clearRetrySchedule"] },
-              // A wake retries at once, unless the server asked us (retryAfter) to stay away longer.
               "power.resume": [
-                { guard: "isHeldByServer" },
+                {
+                  guard: "isHeldByServer",
+                  description: "A wake retries at once, unless the server asked us (retryAfter) to stay away longer.",
+                },
                 { target: "#connection.connecting", actions: "countRetry" },
               ],
             },
           },
-          // Offline: a wake changes nothing, only the network coming back does.
-          waitingForNetwork: {},
+          waitingForNetwork: {
+            description: "Offline: no attempt is made or counted; a wake changes nothing, only the network coming back does.",
+            tags: ["waitingForNetwork"],
+          },
         },
         on: {
           "network.online": { target: "connecting", actions: ["setOnline", "countRetry"] },
         },
       },
       authRequired: {
+        description:
+          "The server rejected the token and the one refresh through the provider is used (or there is no token): no retry loop on a bad token. setAuthToken() resumes.",
+        tags: ["disconnected", "needsUser"],
         entry: ["closeSocket", "clearRetrySchedule", "emitAuthRequired"],
         on: {
           "auth.updated": {
@@ -930,6 +959,9 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         },
       },
       exhausted: {
+        description:
+          "maxReconnectAttempts failed in a row: no further attempt until connect(), forceReconnection() or notifyOnline().",
+        tags: ["disconnected", "needsUser"],
         entry: ["closeSocket", "clearRetrySchedule", "emitMaxAttemptsReached"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
