@@ -247,7 +247,7 @@ describe("TypeScript blocks in README.md and docs/*.md", () => {
   });
 
   it("typechecks every block against the built package", () => {
-    expect(checked.errors).toEqual([]);
+    expect(checked.errors, "fragments: see the conventions at the top of test/docs/code-blocks.test.ts").toEqual([]);
   });
 
   it("skips few blocks, each with a reason", () => {

@@ -187,7 +187,7 @@ function markedLabels(): StatusLabels {
 
 function unmarkedText(element: Element): string {
   const texts = [element.textContent ?? ""];
-  for (const node of element.querySelectorAll("[title], [aria-label]")) {
+  for (const node of Array.from(element.querySelectorAll("[title], [aria-label]"))) {
     texts.push(node.getAttribute("aria-label") ?? "");
     if (!node.classList.contains(webSocketStatusClasses.error)) texts.push(node.getAttribute("title") ?? "");
   }
