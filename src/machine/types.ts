@@ -269,4 +269,4 @@ export type EmittedEvent = {
   [K in ServiceEventName]: { type: K } & ServiceEventMap[K];
 }[ServiceEventName];
 
-export type TopLevelState = "idle" | "connecting" | "connected" | "backingOff" | "authRequired" | "exhausted";
+export type { TopLevelState } from "./status.js";

@@ -2,13 +2,8 @@ import { type Actor, type ActorOptions, createActor, type InspectionEvent, type 
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeUnknownValue, describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
 import { kindOf, MIN_REDACTED_LENGTH, redact, unencodableReason } from "../machine/errors.js";
-import {
-  type ConnectionMachine,
-  createConnectionMachine,
-  healthScoreOf,
-} from "../machine/connectionMachine.js";
-import { qualityOf } from "../machine/health.js";
-import { messagesInOrder, queueSize } from "../machine/queue.js";
+import { type ConnectionMachine, createConnectionMachine } from "../machine/connectionMachine.js";
+import { messagesInOrder } from "../machine/queue.js";
 import {
   createSocketActor,
   rememberToken,
@@ -18,20 +13,13 @@ import {
   type SocketPort,
   type TokenProvider,
 } from "../machine/socketActor.js";
-import type {
-  ConnectionConfig,
-  ConnectionContext,
-  ConnectionQuality,
-  ErrorInfo,
-  JitterStrategy,
-  NetworkStatus,
-  ServiceEventMap,
-  ServiceEventName,
-  TopLevelState,
-} from "../machine/types.js";
+import type { ConnectionConfig, ServiceEventMap, ServiceEventName } from "../machine/types.js";
 import { type CallbackName, type FaultReporter, messageOf, monotonicNow } from "../machine/environment.js";
 import { checkSocketOptions } from "../machine/socketOptions.js";
+import { statusOf, topLevelState, type WebSocketStatus } from "../machine/status.js";
 import { createDebugLog, type Logger } from "./logging.js";
+
+export { statusOf, topLevelState, TOP_LEVEL_STATES, type WebSocketStatus } from "../machine/status.js";
 
 /** XState's timer source, as `createActor` takes it (`SimulatedClock` implements it). */
 export type Clock = NonNullable<ActorOptions<ConnectionMachine>["clock"]>;
@@ -111,33 +99,14 @@ export interface RequestOptions {
   ttl?: number;
 }
 
-/** The plain snapshot `getStatus()` returns. */
-export interface WebSocketStatus {
-  state: TopLevelState;
-  isConnected: boolean;
-  /** Failed attempts in a row (0 once connected). */
-  attempt: number;
-  maxAttempts: number;
-  nextRetryAt: number | null;
-  nextRetryDelay: number | null;
-  healthScore: number;
-  quality: ConnectionQuality;
-  consecutiveFailures: number;
-  latency: number | null;
-  lastError: ErrorInfo | null;
-  network: NetworkStatus;
-  jitterStrategy: JitterStrategy;
-  socketId: string | null;
-  /** The server restored the previous session on this connection (Connection State Recovery); false when not connected. */
-  recovered: boolean;
-  queuedMessages: number;
-  disposed: boolean;
-}
 
 export type ServiceListener<K extends ServiceEventName> = (payload: ServiceEventMap[K]) => void;
 
-/** What `onListenerError` is told threw: a listener of that event, the `logger`, or an ack callback of `send`. */
-export type ListenerErrorSource = ServiceEventName | "logger" | "ack";
+/**
+ * What `onListenerError` is told threw: a listener of that event, the `logger`, an ack
+ * callback of `send`, or a `subscribe` callback (`"status"`).
+ */
+export type ListenerErrorSource = ServiceEventName | "logger" | "ack" | "status";
 
 const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "url",
@@ -157,15 +126,6 @@ const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "logger",
 ]);
 
-/** The six top-level states of the chart, in the contract's order. */
-export const TOP_LEVEL_STATES: readonly TopLevelState[] = [
-  "idle",
-  "connecting",
-  "connected",
-  "backingOff",
-  "authRequired",
-  "exhausted",
-];
 
 /**
  * Every event `on()` accepts, in the order of `ServiceEventMap`; the `satisfies` keeps it in
@@ -318,39 +278,6 @@ function checkEventName(method: string, event: unknown): asserts event is string
   }
 }
 
-/** The top-level state of a snapshot value (`"connecting"` for `{ connecting: "handshaking" }`). */
-export function topLevelState(value: unknown): TopLevelState {
-  const key = typeof value === "string" ? value : Object.keys(value as object)[0];
-  if (!TOP_LEVEL_STATES.includes(key as TopLevelState)) throw new Error(`unexpected state ${String(key)}`);
-  return key as TopLevelState;
-}
-
-/** Derives the public status from the chart's state and context. */
-export function statusOf(value: unknown, context: ConnectionContext, disposed = false): WebSocketStatus {
-  const state = topLevelState(value);
-  const isConnected = state === "connected";
-  const healthScore = healthScoreOf(context, isConnected);
-  return {
-    state,
-    isConnected,
-    attempt: context.attempt,
-    maxAttempts: context.config.maxReconnectAttempts,
-    nextRetryAt: context.nextRetryAt,
-    nextRetryDelay: context.nextRetryDelay,
-    healthScore,
-    quality: qualityOf(healthScore, isConnected),
-    consecutiveFailures: context.consecutiveFailures,
-    latency: context.latency,
-    lastError: context.lastError,
-    network: context.network,
-    jitterStrategy: context.config.jitterStrategy,
-    socketId: isConnected ? context.socketId : null,
-    recovered: isConnected && context.recovered,
-    queuedMessages: queueSize(context.queue),
-    disposed,
-  };
-}
-
 type AnyListener = (payload: never) => void;
 
 type Inspector = NonNullable<WebSocketServiceOptions["inspect"]>;
@@ -391,6 +318,8 @@ export class WebSocketService {
   readonly #scrub: (text: string) => string;
   /** With `socketOptions.ackTimeout`, socket.io-client calls ack callbacks error-first; so does the service. */
   readonly #errorFirstAcks: boolean;
+  /** The last status handed out by getStatusSnapshot(), with the chart snapshot it came from. */
+  #statusCache: { snapshot: unknown; status: WebSocketStatus } | null = null;
   /** The constructor has finished (faults before that are announced a microtask later). */
   #started = false;
   /** `forceReconnection()` tickets: each call waits for the chart to act on its own. */
@@ -407,6 +336,9 @@ export class WebSocketService {
 
   constructor(options: WebSocketServiceOptions) {
     validateOptions(options);
+    // Bound, so that a binding passes them as they are: useSyncExternalStore(service.subscribe, service.getStatusSnapshot).
+    this.subscribe = this.subscribe.bind(this);
+    this.getStatusSnapshot = this.getStatusSnapshot.bind(this);
     const config = resolveConfig(options.config);
     const { auth } = options;
     const tokenProvider = typeof auth === "function" ? auth : undefined;
@@ -718,6 +650,41 @@ export class WebSocketService {
   getStatus(): WebSocketStatus {
     const snapshot = this.actor.getSnapshot();
     return statusOf(snapshot.value, snapshot.context, this.#disposed);
+  }
+
+  /**
+   * The status as one stable object: the same reference for as long as nothing in it can
+   * have changed (the chart's snapshot and `disposed`), a new one after. This is the
+   * `getSnapshot` of `useSyncExternalStore` (React, or any binding), paired with
+   * {@link subscribe}; `getStatus()` builds a fresh object on every call instead.
+   */
+  getStatusSnapshot(): WebSocketStatus {
+    const snapshot = this.actor.getSnapshot();
+    const cached = this.#statusCache;
+    if (cached && cached.snapshot === snapshot && cached.status.disposed === this.#disposed) return cached.status;
+    const status = statusOf(snapshot.value, snapshot.context, this.#disposed);
+    this.#statusCache = { snapshot, status };
+    return status;
+  }
+
+  /**
+   * Calls `onChange` whenever the status may have changed (every chart snapshot, and when the
+   * actor stops); returns the unsubscribe. The `subscribe` of `useSyncExternalStore`. A throw
+   * in `onChange` is reported to `onListenerError` (as `"status"`), never into the chart.
+   */
+  subscribe(onChange: () => void): () => void {
+    if (typeof onChange !== "function") {
+      throw new TypeError(`subscribe: onChange must be a function, got ${describeValue(onChange)}`);
+    }
+    const notify = () => {
+      try {
+        onChange();
+      } catch (error) {
+        this.#onListenerError(error, "status");
+      }
+    };
+    const subscription = this.actor.subscribe({ next: notify, error: notify, complete: notify });
+    return () => subscription.unsubscribe();
   }
 
   /** The same number as `getStatus().healthScore`: 0..100, 0 when not connected. */
