@@ -79,9 +79,9 @@ interface Pair {
   options: PairOptions;
 }
 
-const RETRY: Partial<ConnectionConfig> = { baseDelay: 50, maxDelay: 200, jitterRange: 20, connectionTimeout: 1000 };
+const RETRY: Partial<ConnectionConfig> = { baseDelay: 50, maxDelay: 200, jitterRange: 20, connectionTimeout: 600 };
 /** socket.io-client with the same short delays as the service (its own reconnection, as shipped). */
-const PLAIN_RETRY: PlainOptions = { reconnectionDelay: 50, reconnectionDelayMax: 200, timeout: 1000 };
+const PLAIN_RETRY: PlainOptions = { reconnectionDelay: 50, reconnectionDelayMax: 200, timeout: 600 };
 
 function whoOf(socket: ServerSocket): Who {
   return socket.handshake.query.who === "service" ? "service" : "plain";
@@ -400,21 +400,22 @@ describe.each<Transport>(["websocket", "polling"])("Connection State Recovery be
   });
 });
 
-describe("Connection State Recovery beside plain io(): dead links", () => {
+describe.each<Transport>(["websocket", "polling"])("Connection State Recovery beside plain io(): dead links (%s)", (transport) => {
   it("a ping timeout (blackholed link, both ends time out): both recover", async () => {
-    const pair = await startPair({ viaProxy: true, ping: { interval: 300, timeout: 300 } });
+    const pair = await startPair({ transport, viaProxy: true, ping: { interval: 300, timeout: 300 } });
     const result = await blipRound(pair, blackholeUntilPingTimeout, 1, true);
     expect(result.clientReasons).toEqual({ service: "ping timeout", plain: "ping timeout" });
     expect(result.serverReasons).toEqual({ service: "ping timeout", plain: "ping timeout" });
   });
 
   it("a dead link found by the service's heartbeat: recovered once the server's own ping timeout has let the old socket go", async () => {
-    // The heartbeat finds the loss in a few hundred ms; the server (ping 1000 + 1000) only at
-    // its ping timeout, and it keeps the session only from then on. plain io() finds the loss
-    // at its ping timeout too.
+    // The heartbeat finds the loss in about 200 ms. The service's close cannot cross the dead
+    // link, so the server learns of the loss only at its ping timeout (800 + 800 ms here) and
+    // keeps the session only from then on. plain io() finds the loss at its ping timeout too.
     const pair = await startPair({
+      transport,
       viaProxy: true,
-      ping: { interval: 1000, timeout: 1000 },
+      ping: { interval: 800, timeout: 800 },
       config: { heartbeatInterval: 100, heartbeatTimeout: 100, minHeartbeatTimeout: 50, unhealthyThreshold: 2 },
     });
     const result = await blipRound(pair, heartbeatDeadLink, 1, true);
@@ -424,8 +425,9 @@ describe("Connection State Recovery beside plain io(): dead links", () => {
 
   it("notifyResume() on a dead link: the probe finds it, recovered once the server let the old socket go", async () => {
     const pair = await startPair({
+      transport,
       viaProxy: true,
-      ping: { interval: 1000, timeout: 1000 },
+      ping: { interval: 800, timeout: 800 },
       // Heartbeats far apart: only the probe after the resume can find the loss this early.
       config: { heartbeatInterval: 60_000, heartbeatTimeout: 200, minHeartbeatTimeout: 100, unhealthyThreshold: 2 },
     });
@@ -433,7 +435,9 @@ describe("Connection State Recovery beside plain io(): dead links", () => {
     expect(result.clientReasons).toEqual({ service: "heartbeat timeout", plain: "ping timeout" });
     expect(result.serverReasons).toEqual({ service: "ping timeout", plain: "ping timeout" });
   });
+});
 
+describe("Connection State Recovery: a dead link the server has not noticed", () => {
   it("a dead link the server has not noticed yet cannot be recovered: a new session, the events sent into it lost", async () => {
     // The server's ping window (5 s + 5 s) is far longer than the service's heartbeat
     // detection: the service is back before the server has let the old socket go, so there
