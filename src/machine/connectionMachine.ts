@@ -2,7 +2,15 @@ import { and, assign, emit, enqueueActions, not, raise, sendTo, setup } from "xs
 import { computeBackoffDelay, computeRetryAfterDelay } from "./backoff.js";
 import { MAX_TIMER_MS, resolveConfig } from "./config.js";
 import { computeHealthScore, heartbeatAckTimeout, qualityOf, updateRtt } from "./health.js";
-import { type CallbackName, type FaultReporter, guardClock, guardRandom, monotonicNow, wallNow } from "./environment.js";
+import {
+  type CallbackName,
+  type FaultReporter,
+  guardClock,
+  guardRandom,
+  messageOf,
+  monotonicNow,
+  wallNow,
+} from "./environment.js";
 import {
   createQueue,
   drainMessages,
@@ -43,7 +51,35 @@ export interface MachineEnvironment {
   monotonic?: () => number;
   /** Told when `random` or a clock throws or returns nonsense (once per function is enough). */
   onCallbackFault?: FaultReporter;
+  /**
+   * A backoff policy of your own, in place of the named `jitterStrategy` (as TanStack Query's
+   * `retryDelay` or p-retry's options): ms to wait before the retry at this backoff step. A
+   * server's `retryAfter` is still a floor; a throw or a value that is not a finite number
+   * ≥ 0 falls back to the named strategy for that retry (and is reported).
+   * @example retryDelay: (step) => Math.min(30_000, 500 * 2 ** step)
+   */
+  retryDelay?: RetryDelayPolicy;
 }
+
+/** What a {@link RetryDelayPolicy} is told about the retry it schedules. */
+export interface RetryDelayContext {
+  /** Retries started in this outage so far (the one being scheduled is `retries + 1`). */
+  retries: number;
+  /** Failed attempts in a row. */
+  attempt: number;
+  /** The previous delay this policy (or the strategy) returned, ms, or `null`. */
+  lastDelay: number | null;
+  /** The server's `retryAfter` of the last refusal, ms, or `null` (it is applied as a floor afterwards). */
+  retryAfter: number | null;
+  config: ConnectionConfig;
+}
+
+/**
+ * A backoff policy: `step` is the backoff step (1 for the first retry; it keeps rising while
+ * connections drop before `stablePeriod`, and resets after a stable one), `error` the last
+ * failure. Returns ms.
+ */
+export type RetryDelayPolicy = (step: number, error: ErrorInfo | null, context: RetryDelayContext) => number;
 
 /** Input of the machine: everything here ends up in context as plain data. */
 export interface ConnectionMachineInput {
@@ -53,6 +89,8 @@ export interface ConnectionMachineInput {
   config?: Partial<ConnectionConfig>;
   /** Whether the socket actor has a token provider to ask before each handshake. */
   hasTokenProvider?: boolean;
+  /** Whether the environment has a `retryDelay` policy (shown as `jitterStrategy: "custom"`). */
+  customBackoff?: boolean;
   network?: NetworkStatus;
 }
 
@@ -81,6 +119,7 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     lastError: null,
     network: input.network ?? "online",
     hasTokenProvider: input.hasTokenProvider ?? false,
+    customBackoff: input.customBackoff ?? false,
     awaitingToken: false,
     authRefreshUsed: false,
     generation: 0,
@@ -181,6 +220,28 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
     : environment.now
       ? guardClock(environment.now, monotonicNow, "now", report)
       : monotonicNow;
+
+  /** The app's own policy's delay, or null to use the named strategy (none given, or it misbehaved). */
+  const policyDelay = (step: number, context: ConnectionContext): number | null => {
+    const policy = environment.retryDelay;
+    if (!policy) return null;
+    let delay: unknown;
+    try {
+      delay = policy(step, context.lastError, {
+        retries: context.retries,
+        attempt: context.attempt,
+        lastDelay: context.lastDelay,
+        retryAfter: context.retryAfterHint,
+        config: context.config,
+      });
+    } catch (error) {
+      report("retryDelay", `retryDelay threw: ${messageOf(error)}; the ${context.config.jitterStrategy} strategy decided`);
+      return null;
+    }
+    if (typeof delay === "number" && Number.isFinite(delay) && delay >= 0) return Math.min(delay, MAX_TIMER_MS);
+    report("retryDelay", `retryDelay returned ${String(delay)}, not a finite number of ms ≥ 0; the ${context.config.jitterStrategy} strategy decided`);
+    return null;
+  };
 
   /**
    * How late the timer in `timerDue` fired. Both clocks are read: a suspended machine stops
@@ -322,7 +383,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       resetTokenRefresh: assign({ authRefreshUsed: false }),
       scheduleRetry: assign(({ context }) => {
         const step = context.backoffStep + 1;
-        const backoff = computeBackoffDelay(step, context.config, random, context.lastDelay);
+        const backoff = policyDelay(step, context) ?? computeBackoffDelay(step, context.config, random, context.lastDelay);
         const hinted =
           context.retryAfterHint === null ? 0 : computeRetryAfterDelay(context.retryAfterHint, context.config, random);
         // Whole ms that stay inside each bound: the backoff rounds down (its upper bound is open),

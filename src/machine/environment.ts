@@ -7,6 +7,7 @@
 /** The user-supplied functions the package calls, as named in `callback:failed`. */
 export type CallbackName =
   | "random"
+  | "retryDelay"
   | "now"
   | "clock"
   | "inspect"

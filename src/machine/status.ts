@@ -42,7 +42,8 @@ export interface WebSocketStatus {
   latency: number | null;
   lastError: ErrorInfo | null;
   network: NetworkStatus;
-  jitterStrategy: JitterStrategy;
+  /** The strategy in force; `"custom"` when a `retryDelay` policy of the app's decides. */
+  jitterStrategy: JitterStrategy | "custom";
   socketId: string | null;
   /** The server restored the previous session on this connection (Connection State Recovery); false when not connected. */
   recovered: boolean;
@@ -73,7 +74,7 @@ export function statusOf(value: ConnectionStateValue, context: ConnectionContext
     latency: context.latency,
     lastError: context.lastError,
     network: context.network,
-    jitterStrategy: context.config.jitterStrategy,
+    jitterStrategy: context.customBackoff ? "custom" : context.config.jitterStrategy,
     socketId: isConnected ? context.socketId : null,
     recovered: isConnected && context.recovered,
     queuedMessages: queueSize(context.queue),

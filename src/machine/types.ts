@@ -113,6 +113,8 @@ export interface ConnectionContext {
    * context and events are printable and inspectable, so it stays with the socket actor.
    */
   hasTokenProvider: boolean;
+  /** Whether a `retryDelay` policy of the app's replaces the named strategy. */
+  customBackoff: boolean;
   /** The current attempt is waiting for the token provider (for the timeout's message). */
   awaitingToken: boolean;
   /** The one refresh through the provider after a rejection has been used. */

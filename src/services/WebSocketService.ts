@@ -2,7 +2,7 @@ import { type Actor, type ActorOptions, createActor, type InspectionEvent, type 
 import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeUnknownValue, describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
 import { kindOf, MIN_REDACTED_LENGTH, redact, unencodableReason } from "../machine/errors.js";
-import { type ConnectionMachine, createConnectionMachine } from "../machine/connectionMachine.js";
+import { type ConnectionMachine, createConnectionMachine, type RetryDelayPolicy } from "../machine/connectionMachine.js";
 import { messagesInOrder } from "../machine/queue.js";
 import {
   createSocketActor,
@@ -47,6 +47,14 @@ export interface WebSocketServiceOptions {
   socketOptions?: SocketIoOptions;
   /** Jitter source, a number in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * A backoff policy of your own, in place of `config.jitterStrategy`: `(step, error, context)
+   * => ms`. A server's `retryAfter` stays a floor; a throw or a bad value falls back to the
+   * named strategy for that retry (`callback:failed`). `getStatus().jitterStrategy` is then
+   * `"custom"`. @default undefined (the named strategy decides)
+   * @example retryDelay: (step) => Math.min(30_000, 500 * 2 ** step)
+   */
+  retryDelay?: RetryDelayPolicy;
   /** XState inspection observer, e.g. `createBrowserInspector().inspect`. @default undefined */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Decides whether a handshake rejection means a bad token. @default isAuthRejection */
@@ -115,6 +123,7 @@ const OPTION_KEYS = new Set<keyof WebSocketServiceOptions>([
   "config",
   "socketOptions",
   "random",
+  "retryDelay",
   "inspect",
   "isAuthError",
   "autoConnect",
@@ -154,7 +163,7 @@ export const SERVICE_EVENT_NAMES: readonly ServiceEventName[] = Object.freeze(
 
 const SERVICE_EVENTS: ReadonlySet<string> = new Set(SERVICE_EVENT_NAMES);
 
-const FUNCTION_OPTIONS = ["random", "isAuthError", "now", "socketFactory", "onListenerError", "logger"] as const;
+const FUNCTION_OPTIONS = ["random", "retryDelay", "isAuthError", "now", "socketFactory", "onListenerError", "logger"] as const;
 
 /** Socket.IO refuses to emit these (`"connect" is a reserved event name`); they are its own. */
 export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
@@ -386,6 +395,7 @@ export class WebSocketService {
       // monotonic clock (never the wall clock, which NTP or a person can step).
       monotonic: clockNow ?? monotonicNow,
       onCallbackFault: reportFault,
+      retryDelay: options.retryDelay,
     }).provide({
       actors: {
         socket: createSocketActor({
@@ -408,6 +418,7 @@ export class WebSocketService {
         path: options.path ?? "/socket.io/",
         config,
         hasTokenProvider: tokenProvider !== undefined,
+        customBackoff: options.retryDelay !== undefined,
       },
       ...(inspectors.length > 0 ? { inspect: combineInspectors(inspectors, reportFault) } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

@@ -273,3 +273,42 @@ describe("the socket actor started again under the chart (issue 12: restart-safe
     expect(chart.context().lastError).toEqual({ message: "connection lost: socket actor restarted" });
   });
 });
+
+describe("a backoff policy of the app's own (retryDelay)", () => {
+  it("decides the delay from the backoff step, the last error and the context; a server's retryAfter stays a floor", () => {
+    const calls: { step: number; error: string | undefined; retries: number }[] = [];
+    const chart = chartWith(() => ({
+      random: () => 0.5,
+      retryDelay: (step, error, context) => {
+        calls.push({ step, error: error?.message, retries: context.retries });
+        return 100 * step;
+      },
+    }));
+    chart.actor.send({ type: "connect" });
+    chart.socket.fail("refused");
+    expect(chart.context().nextRetryDelay).toBe(100);
+    runFor(chart.clock, 100);
+    chart.socket.fail("still refused", { retryAfter: 5_000 });
+    expect(chart.context().nextRetryDelay).toBeGreaterThanOrEqual(5_000);
+    expect(calls).toEqual([
+      { step: 1, error: "refused", retries: 0 },
+      { step: 2, error: "still refused", retries: 1 },
+    ]);
+    expect(chart.faults).toEqual([]);
+  });
+
+  it.each([
+    ["throws", () => {
+      throw new Error("policy bug");
+    }],
+    ["returns NaN", () => Number.NaN],
+    ["returns -5", () => -5],
+  ])("that %s: the named strategy decides that retry, reported", (_label, retryDelay) => {
+    const chart = chartWith(() => ({ random: () => 0.5, retryDelay }), { baseDelay: 1_000 });
+    chart.actor.send({ type: "connect" });
+    chart.socket.fail();
+    expect(chart.topState()).toBe("backingOff");
+    expect(chart.context().nextRetryDelay).toBe(750); // "full" at random 0.5: 500 + 0.5 × 500
+    expect(chart.faults.map((fault) => fault.callback)).toEqual(["retryDelay"]);
+  });
+});

@@ -56,6 +56,7 @@ const BAD_OPTIONS = {
   config: "fast",
   socketOptions: 7,
   random: 0.5,
+  retryDelay: 1000,
   inspect: "console",
   isAuthError: true,
   autoConnect: "yes",

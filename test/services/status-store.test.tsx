@@ -17,6 +17,16 @@ const idleService = (onListenerError?: (error: unknown, source: string) => void)
   return svc;
 };
 
+describe("getStatus().jitterStrategy", () => {
+  it('is "custom" when a retryDelay policy of the app decides, the named strategy otherwise', () => {
+    const custom = createWebSocketService({ url: "http://127.0.0.1:9", retryDelay: (step) => 100 * step });
+    created.push(custom);
+    expect(custom.getStatus().jitterStrategy).toBe("custom");
+    expect(idleService().getStatus().jitterStrategy).toBe("full");
+    expect(() => createWebSocketService({ url: "http://127.0.0.1:9", retryDelay: 5 as never })).toThrow(/retryDelay must be a function/);
+  });
+});
+
 describe("getStatusSnapshot() and subscribe()", () => {
   it("hand out one object until the chart moves, then a new one equal to getStatus()", () => {
     const svc = idleService();

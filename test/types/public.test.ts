@@ -124,9 +124,10 @@ describe("public API types", () => {
       quality: ConnectionQuality;
       consecutiveFailures: number;
       latency: number | null;
-      lastError: { message: string } | null;
+      lastError: { message: string; data?: unknown } | null;
       network: "online" | "offline";
-      jitterStrategy: JitterStrategy;
+      jitterStrategy: JitterStrategy | "custom";
+      recovered: boolean;
     }>();
     expectTypeOf<TopLevelState>().toEqualTypeOf<
       "idle" | "connecting" | "connected" | "backingOff" | "authRequired" | "exhausted"
