@@ -262,6 +262,11 @@ async function blipRound(pair: Pair, blip: Blip, round: number, expectRecovered:
   const serviceLost = waitForEvent(service, "connection:disconnected", { timeout: 15_000 });
   const plainLost = nextEvent(plain, "disconnect", 15_000);
   const started = blip.start(pair, ids);
+  // At the moment of the blip, before anyone noticed: these may go into the dying link (or
+  // even still arrive on it); either way each must be delivered once, before the later ones.
+  server.io.to(ids.service).emit("at-blip", round);
+  server.io.to(ids.plain).emit("at-blip", round);
+  server.io.emit("at-blip-all", round);
   const [{ reason: serviceReason }, [plainReason]] = await Promise.all([serviceLost, plainLost]);
   // The server keeps a session only once it has seen the socket go: wait for that.
   const [serverServiceReason, serverPlainReason] = await Promise.all([
@@ -300,11 +305,15 @@ async function blipRound(pair: Pair, blip: Blip, round: number, expectRecovered:
   for (const payload of reconnectedPayloads) expect(payload.recovered).toBe(expectRecovered);
   if (blip !== forcedReconnection) expect(reconnectedPayloads).toHaveLength(1);
 
-  const expectedAway: Received[] = [1, 2].flatMap((k) => [
-    { event: "direct", args: [round, k] },
-    { event: "room", args: [round, k] },
-    { event: "all", args: [round, k] },
-  ]);
+  const expectedAway: Received[] = [
+    { event: "at-blip", args: [round] },
+    { event: "at-blip-all", args: [round] },
+    ...[1, 2].flatMap((k) => [
+      { event: "direct", args: [round, k] },
+      { event: "room", args: [round, k] },
+      { event: "all", args: [round, k] },
+    ]),
+  ];
   if (expectRecovered) {
     expect(serviceConnected.socketId).toBe(ids.service);
     expect(plainConnected.id).toBe(ids.plain);
@@ -316,8 +325,8 @@ async function blipRound(pair: Pair, blip: Blip, round: number, expectRecovered:
       // Same session as before the blip (set once, on the first connection).
       expect(latest.data.session).toBe(view.connections.find((connection) => !connection.recovered)?.data.session);
     }
-    // Missed events: every one, in order, once (6 each).
-    await Promise.all([pair.inbox.service.waitFor(seen.service + 6), pair.inbox.plain.waitFor(seen.plain + 6)]);
+    // Missed events: every one, in order, once (8 each).
+    await Promise.all([pair.inbox.service.waitFor(seen.service + 8), pair.inbox.plain.waitFor(seen.plain + 8)]);
   } else {
     expect(serviceConnected.socketId).not.toBe(ids.service);
     expect(plainConnected.id).not.toBe(ids.plain);
@@ -349,12 +358,14 @@ async function blipRound(pair: Pair, blip: Blip, round: number, expectRecovered:
     }
     // Broadcasts are one stored packet each: both clients got them with the same offset.
     const offsets = (who: Who) =>
-      received[who].filter(({ event }) => event !== "direct").map(({ args }) => args.at(-1));
+      received[who].filter(({ event }) => event !== "direct" && event !== "at-blip").map(({ args }) => args.at(-1));
     expect(offsets("service")).toEqual(offsets("plain"));
   } else {
-    // A new session: what was emitted while away is gone, for both alike (the app must resync).
-    expect(received.service.filter(({ event }) => event !== "welcome")).toEqual([]);
-    expect(received.plain.filter(({ event }) => event !== "welcome")).toEqual([]);
+    // A new session: what was emitted while away is gone, for both alike (the app must resync);
+    // what was emitted at the blip itself may have made it before the link went.
+    const lateOnes = ({ event }: Received) => event !== "welcome" && !event.startsWith("at-blip");
+    expect(received.service.filter(lateOnes)).toEqual([]);
+    expect(received.plain.filter(lateOnes)).toEqual([]);
   }
   return {
     clientReasons: { service: serviceReason, plain: String(plainReason) },
