@@ -1,5 +1,5 @@
 import { type ReactNode, useEffect, useState } from "react";
-import { currentStatus, useWebSocketService } from "../src/react/index.js";
+import { useWebSocketService } from "../src/react/index.js";
 
 interface Sample {
   at: number;
@@ -43,7 +43,7 @@ export function Chart(): ReactNode {
   const [samples, setSamples] = useState<Sample[]>([]);
   useEffect(() => {
     const sample = (): void => {
-      const { healthScore, latency, state } = currentStatus(service);
+      const { healthScore, latency, state } = service.getStatusSnapshot();
       const live = state === "connected" ? latency : null;
       setSamples((previous) => [...previous, { at: Date.now(), health: healthScore, latency: live }].slice(-WINDOW));
     };

@@ -9,7 +9,7 @@ export {
   type WebSocketActions,
   type WebSocketState,
 } from "./hooks.js";
-export { currentStatus, shallowEqual, subscribeToService } from "./store.js";
+export { shallowEqual } from "./store.js";
 export { webSocketStatusStyles } from "./styles.js";
 export { describeError, type ErrorDescription, type ErrorKind } from "./describeError.js";
 export { defaultStatusLabels, type StatusLabelOverrides, type StatusLabels } from "./labels.js";

@@ -1,27 +1,17 @@
 import type { WebSocketService, WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
 
 /**
- * The bridge between a service and `useSyncExternalStore`: one cached status per chart
- * snapshot, so every hook reading the same service sees the same object until the chart
- * moves. `getStatus()` builds a fresh object per call; calling it only when the actor's
- * snapshot changed is what makes the snapshot stable.
+ * The bridge between a service and `useSyncExternalStore`. The service owns the stable
+ * status (one object per chart snapshot, see `getStatusSnapshot()`), so every hook reading
+ * the same service sees the same object until the chart moves; this layer only subscribes.
  */
-const cache = new WeakMap<WebSocketService, { snapshot: unknown; status: StatusSnapshot }>();
-
-/** The service's status, the same object for as long as the actor's snapshot is the same. */
 export function currentStatus(service: WebSocketService): StatusSnapshot {
-  const snapshot = service.actor.getSnapshot();
-  const cached = cache.get(service);
-  if (cached && cached.snapshot === snapshot && cached.status.disposed === service.disposed) return cached.status;
-  const status = service.getStatus();
-  cache.set(service, { snapshot, status });
-  return status;
+  return service.getStatusSnapshot();
 }
 
 /** Calls `onChange` whenever the chart's snapshot changes (or the actor stops); returns the unsubscribe. */
 export function subscribeToService(service: WebSocketService, onChange: () => void): () => void {
-  const subscription = service.actor.subscribe({ next: onChange, error: onChange, complete: onChange });
-  return () => subscription.unsubscribe();
+  return service.subscribe(onChange);
 }
 
 /**

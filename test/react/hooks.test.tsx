@@ -7,12 +7,12 @@ import type { WebSocketService } from "../../src/index.js";
 import {
   WebSocketProvider,
   WebSocketStatus,
-  currentStatus,
   shallowEqual,
   useWebSocket,
   useWebSocketEvent,
   useWebSocketSelector,
 } from "../../src/react/index.js";
+import { currentStatus } from "../../src/react/store.js";
 import { waitForEvent, waitForState } from "../support/events.js";
 import { deadUrl, labServer, service } from "./helpers.js";
 
