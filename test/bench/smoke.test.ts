@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../src/machine/config.js";
 import { runOverhead } from "../../bench/overhead.js";
+import { meanUs, timeOfflineSends } from "../../bench/queue.js";
 import { runRealStorm } from "../../bench/real-storm.js";
 import { measureBundleSize, SIZE_BUDGET_BYTES } from "../../bench/size.js";
 import { goalCheck, runStormScenario, stormMatrix } from "../../bench/storm.js";
@@ -59,6 +60,23 @@ describe("bench smoke", () => {
     expect(result.throughput.ratio).toBeGreaterThan(0);
     expect(result.cycles.samples).toHaveLength(4);
     expect(result.cycles.samples.at(-1)!.handles).toBeLessThanOrEqual(result.cycles.samples[0]!.handles + 2);
+  }, 60_000);
+
+  it("queue: the per-send cost stays flat while 20,000 offline sends queue up (issue 11)", () => {
+    timeOfflineSends(2_000, 2_000); // warm-up: the first sends of a process pay for the JIT
+    const started = performance.now();
+    const durations = timeOfflineSends(20_000, 20_000);
+    const elapsedMs = performance.now() - started;
+    // Each window of 2,000 sends as the median of 10 block means: GC and compaction stay in
+    // the means, while a stall of the shared machine lands in one block only.
+    const windowUs = (from: number) => {
+      const blocks = Array.from({ length: 10 }, (_, i) => meanUs(durations, from + i * 200, 200));
+      return blocks.sort((a, b) => a - b)[5]!;
+    };
+    const first = windowUs(0);
+    const last = windowUs(18_000);
+    expect(last, `first 2,000 sends ${first.toFixed(1)} µs each, last 2,000 ${last.toFixed(1)} µs`).toBeLessThanOrEqual(3 * first);
+    expect(elapsedMs).toBeLessThan(15_000);
   }, 60_000);
 
   it(`bundle: min+gzip beyond the peers stays within ${SIZE_BUDGET_BYTES} B`, async () => {
