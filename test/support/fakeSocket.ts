@@ -1,105 +1,41 @@
-import { createActor, fromCallback, SimulatedClock } from "xstate";
-import { createConnectionMachine, type ConnectionMachineInput } from "../../src/machine/connectionMachine.js";
-import type { SocketActorInput } from "../../src/machine/socketActor.js";
-import type { EmittedEvent, SocketCommand, SocketEvent } from "../../src/machine/types.js";
-
-type OpenCommand = Extract<SocketCommand, { type: "open" }>;
+import type { SimulatedClock } from "xstate";
+import type { ConnectionMachineInput } from "../../src/machine/connectionMachine.js";
+import type { SocketCommand } from "../../src/machine/types.js";
+import { TestClock } from "../../src/testing/clock.js";
+import {
+  createFakeSocket as createPublishedFakeSocket,
+  startChart as startPublishedChart,
+  type ChartRig,
+  type FakeSocket as PublishedFakeSocket,
+} from "../../src/testing/index.js";
 
 /**
- * A stand-in for the socket actor in the chart's unit tests: it records every command the
- * chart sends and lets the test play the socket's part (connect, fail, drop, ack).
+ * The chart's fake socket and simulated-clock rig live in `src/testing` (published as
+ * `@softphone/websocket/testing`); this module keeps the forms the project's chart tests
+ * were written with: `connect(socketId, recovered)`, and `runFor(clock, ms)` for any
+ * `SimulatedClock`.
  */
-export function createFakeSocket() {
-  const commands: SocketCommand[] = [];
-  let sendBack: ((event: SocketEvent) => void) | null = null;
-  const logic = fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ sendBack: report, receive }) => {
-    sendBack = report;
-    receive((command) => {
-      commands.push(command);
-    });
-    return () => {
-      sendBack = null;
-    };
-  });
+export type FakeSocket = Omit<PublishedFakeSocket, "connect"> & {
+  /** The handshake succeeded (`socketId` defaults to `socket-<generation>`). */
+  connect(socketId?: string, recovered?: boolean): void;
+};
 
-  const report = (event: SocketEvent) => {
-    if (!sendBack) throw new Error("the fake socket actor is not running");
-    sendBack(event);
-  };
-  const lastOpen = (): OpenCommand => {
-    const open = commands.filter((command): command is OpenCommand => command.type === "open").at(-1);
-    if (!open) throw new Error("the chart never opened a socket");
-    return open;
-  };
-  const generation = () => lastOpen().generation;
-
-  return {
-    logic,
-    commands,
-    lastOpen,
-    opens: () => commands.filter((command) => command.type === "open").length,
-    connect: (socketId = `socket-${generation()}`, recovered = false) =>
-      report({ type: "socket.connected", generation: generation(), socketId, recovered }),
-    fail: (message = "xhr poll error", extra: { authRejected?: boolean; retryAfter?: number | null } = {}) =>
-      report({
-        type: "socket.connectFailed",
-        generation: generation(),
-        error: { message },
-        authRejected: extra.authRejected ?? false,
-        retryAfter: extra.retryAfter ?? null,
-      }),
-    tokenMissing: (reason = "no auth token available") =>
-      report({ type: "socket.tokenMissing", generation: generation(), reason }),
-    awaitingToken: (awaiting = true) => report({ type: "socket.awaitingToken", generation: generation(), awaiting }),
-    drop: (reason = "transport close") => report({ type: "socket.disconnected", generation: generation(), reason }),
-    message: (event: string, ...args: unknown[]) =>
-      report({ type: "socket.message", generation: generation(), event, args }),
-    ackHeartbeat: (seq?: number) => {
-      const beat = commands.filter((command) => command.type === "heartbeat").at(-1);
-      if (!beat || beat.type !== "heartbeat") throw new Error("no heartbeat was sent");
-      report({ type: "socket.heartbeatAck", generation: beat.generation, seq: seq ?? beat.seq });
-    },
-    ack: (ackId: number, ...response: unknown[]) => report({ type: "socket.ack", ackId, response }),
-    report,
-  };
+function withPositionalConnect(socket: PublishedFakeSocket): FakeSocket {
+  return { ...socket, connect: (socketId, recovered) => socket.connect({ socketId, recovered }) };
 }
 
-export type FakeSocket = ReturnType<typeof createFakeSocket>;
+/** A stand-in for the socket actor in the chart's unit tests: see `src/testing/fakeSocket.ts`. */
+export function createFakeSocket(): FakeSocket {
+  return withPositionalConnect(createPublishedFakeSocket());
+}
 
-/**
- * Starts the production chart on a `SimulatedClock` with a fake socket. `random` defaults
- * to 0.5 so that every delay is known.
- */
-export function startChart(input: ConnectionMachineInput = {}, options: { random?: () => number; start?: number } = {}) {
-  const clock = new SimulatedClock();
-  if (options.start) clock.set(options.start);
-  const socket = createFakeSocket();
-  const machine = createConnectionMachine({
-    random: options.random ?? (() => 0.5),
-    now: () => clock.now(),
-  }).provide({ actors: { socket: socket.logic } });
-  const actor = createActor(machine, { clock, input });
-  const emitted: EmittedEvent[] = [];
-  actor.on("*", (event) => {
-    emitted.push(event as EmittedEvent);
-  });
-  actor.start();
-  const state = () => {
-    const value = actor.getSnapshot().value;
-    return typeof value === "string" ? value : Object.keys(value)[0];
-  };
-  return {
-    actor,
-    clock,
-    socket,
-    emitted,
-    state,
-    context: () => actor.getSnapshot().context,
-    /** Advances simulated time by `ms`. */
-    advance: (ms: number) => clock.increment(ms),
-    emittedOf: <T extends EmittedEvent["type"]>(type: T) =>
-      emitted.filter((event): event is Extract<EmittedEvent, { type: T }> => event.type === type),
-  };
+/** The production chart on a `TestClock` with a fake socket; `random` defaults to 0.5. */
+export function startChart(
+  input: ConnectionMachineInput = {},
+  options: { random?: () => number; start?: number } = {},
+): Omit<ChartRig, "socket"> & { socket: FakeSocket } {
+  const chart = startPublishedChart(input, options);
+  return { ...chart, socket: withPositionalConnect(chart.socket) };
 }
 
 type ClockInternals = { timeouts: Map<number, { start: number; timeout: number }> };
@@ -107,9 +43,14 @@ type ClockInternals = { timeouts: Map<number, { start: number; timeout: number }
 /**
  * Advances a `SimulatedClock` by `ms` the way real time passes: each timer fires at its own
  * due time, so timers it starts run too. (`clock.increment(ms)` fires everything due at the
- * end time, which is how a sleeping machine looks.)
+ * end time, which is how a sleeping machine looks.) A `TestClock` does it itself; a plain
+ * `SimulatedClock` is read through its private timer list.
  */
 export function runFor(clock: SimulatedClock, ms: number): void {
+  if (clock instanceof TestClock) {
+    clock.runFor(ms);
+    return;
+  }
   const end = clock.now() + ms;
   const timeouts = (clock as unknown as ClockInternals).timeouts;
   for (let guard = 0; guard < 1_000_000; guard++) {
@@ -125,7 +66,7 @@ export function runFor(clock: SimulatedClock, ms: number): void {
 }
 
 /** Calls `listener` with each command the chart sends to `socket`, when it is sent. */
-export function observeCommands(socket: FakeSocket, listener: (command: SocketCommand) => void): void {
+export function observeCommands(socket: Pick<FakeSocket, "commands">, listener: (command: SocketCommand) => void): void {
   const { commands } = socket;
   const push = commands.push.bind(commands);
   commands.push = (...items: SocketCommand[]) => {
