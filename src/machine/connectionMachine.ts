@@ -341,6 +341,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         forceId: params.id ?? context.forceId,
         forcedAttempt: true,
       })),
+      // Joining the attempt in flight: its outcome is the caller's; no new attempt is forced.
+      recordForceTicket: assign(({ context }, params: { id: number | undefined }) => ({
+        forceId: params.id ?? context.forceId,
+      })),
       countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
       recordFailure: assign(({ context }, params: { error: ErrorInfo; retryAfter: number | null }) => ({
         attempt: context.attempt + 1,
@@ -672,7 +676,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         { actions: [{ type: "enqueueMessage", params: outgoingOf }, "scheduleQueueExpiry"] },
       ],
       "socket.unconfirmed": {
-        guard: "isCurrentSocket",
+        // Not guarded by the generation: these are facts about sends that may be lost, whatever
+        // socket came since (a listener that forces a reconnection on connection:disconnected
+        // opens the next socket before the lost one's report arrives). The actor drains them
+        // once, so nothing is announced twice.
         actions: { type: "announceUnconfirmed", params: ({ event }) => ({ messages: event.messages }) },
       },
       "request.timeout": {
@@ -797,7 +804,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           },
           forceReconnect: {
             description: "An attempt is already on its way: join it instead of opening a second socket.",
-            actions: ["resetAttempts", { type: "markForced", params: ({ event }) => ({ id: event.id }) }],
+            actions: ["resetAttempts", { type: "recordForceTicket", params: ({ event }) => ({ id: event.id }) }],
           },
           "auth.updated": {
             target: "connecting",

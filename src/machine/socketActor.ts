@@ -329,8 +329,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         });
       });
       created.on("disconnect", (reason) => {
+        // Taken before the loss is reported: the chart handles the report at once, and a
+        // listener that forces a reconnection there opens the next socket (which starts with
+        // an empty memory) before this handler goes on.
+        const lost = unconfirmed.size > 0 ? unconfirmed.drain() : [];
         report({ type: "socket.disconnected", generation: forGeneration, reason });
-        reportUnconfirmed(forGeneration);
+        if (lost.length > 0) report({ type: "socket.unconfirmed", generation: forGeneration, messages: lost });
       });
       created.onAny((event: string, ...args: unknown[]) => {
         alive();
