@@ -262,7 +262,8 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
       return {
         type: "socket.connectFailed",
         generation,
-        error: { message: "server busy" },
+        // As the socket actor reports a refusal whose err.data is { retryAfter: 300 }.
+        error: { message: "server busy", data: { retryAfter: 300 } },
         authRejected: false,
         retryAfter: 300,
       };
@@ -554,8 +555,9 @@ export interface GeneratedPath {
 
 /**
  * Paths over the model's graph: `getShortestPaths` gives one shortest path to every abstract
- * state; a chart transition that no such path takes gets a top-up path, the shortest path to
- * a state that offers it plus the event that takes it.
+ * state; a chart transition that no such path takes, or an event type no such path emits
+ * (`connection:reconnected` is emitted on the way into a state a fresh connect reaches first),
+ * gets a top-up path: the shortest path to a state that offers it plus the event that does it.
  */
 export function generatePaths(model: ChartModel) {
   const shortest = getShortestPaths(model.logic, {
@@ -579,13 +581,20 @@ export function generatePaths(model: ChartModel) {
   });
 
   const taken = new Set<string>();
-  for (const path of paths) for (const snapshot of path.trace) snapshot.taken.forEach((id) => taken.add(id));
+  const emitted = new Set<string>();
+  for (const path of paths) {
+    for (const snapshot of path.trace) {
+      snapshot.taken.forEach((id) => taken.add(id));
+      snapshot.emitted.forEach((type) => emitted.add(type));
+    }
+  }
   paths.slice().forEach((path) => {
     const end = path.trace.at(-1) ?? model.initial();
     for (const event of model.eventsFor(end)) {
       const next = model.transition(end, event);
-      if (next.taken.every((id) => taken.has(id))) continue;
+      if (next.taken.every((id) => taken.has(id)) && next.emitted.every((type) => emitted.has(type))) continue;
       next.taken.forEach((id) => taken.add(id));
+      next.emitted.forEach((type) => emitted.add(type));
       paths.push({
         kind: "transition",
         events: [...path.events, event],

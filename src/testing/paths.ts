@@ -90,8 +90,9 @@ export interface ReconnectionPathOptions {
   /** Paths longer than this many steps are left out. @default Infinity */
   maxDepth?: number;
   /**
-   * At most this many paths: those that take the most chart transitions not taken yet come
-   * first, so that a few paths still take every transition they can. @default Infinity
+   * At most this many paths: those that take the most chart transitions and emit the most
+   * event types not seen yet come first, so that a few paths still cover what they can.
+   * @default Infinity
    */
   maxPaths?: number;
 }
@@ -122,9 +123,11 @@ export function toReconnectionPath(model: ChartModel, path: GeneratedPath, confi
   };
 }
 
-/** Paths in the order that takes the most new transitions first (greedy), the rest after. */
+/** Paths in the order that takes the most new transitions and event types first (greedy), the rest after. */
 function byCoverage(paths: GeneratedPath[]): GeneratedPath[] {
-  const takes = paths.map((path) => new Set(path.trace.flatMap((snapshot) => snapshot.taken)));
+  const takes = paths.map(
+    (path) => new Set(path.trace.flatMap((snapshot) => [...snapshot.taken, ...snapshot.emitted.map((type) => `emits ${type}`)])),
+  );
   const covered = new Set<string>();
   const left = paths.map((_, index) => index);
   const ordered: GeneratedPath[] = [];
@@ -151,7 +154,7 @@ function byCoverage(paths: GeneratedPath[]): GeneratedPath[] {
  * Paths through the real connection chart, generated with `xstate/graph`: one shortest path
  * to every state the chart can be in (its state value plus what its guards read: attempts,
  * missed heartbeats, queue length, pending timers), and one more for every transition those
- * do not take. The graph is finite: socket generations, heartbeat numbers and request ids are
+ * do not take and every event type they do not emit. The graph is finite: socket generations, heartbeat numbers and request ids are
  * left out of the states, and times only order the timers.
  *
  * Each path is plain data: replay it with {@link replayPath} on the chart or on your service,
@@ -273,14 +276,14 @@ function serviceTarget(
   create: NonNullable<ReplayOptions["service"]>,
   inspect: ReplayHooks["inspect"],
 ): Target {
-  if (path.tokenProvider) {
-    throw new TypeError(`replayPath: "${path.description}" was generated with tokenProvider: true; a service replay needs paths generated without it`);
-  }
   const unplayable = [...new Set(path.steps.map((step) => step.event))].filter((event) => !SERVICE_EVENTS.includes(event));
   if (unplayable.length > 0) {
     throw new TypeError(
       `replayPath: a service cannot be made to do ${unplayable.map((event) => JSON.stringify(event)).join(", ")}; generate with events: "service" to replay on a service`,
     );
+  }
+  if (path.tokenProvider) {
+    throw new TypeError(`replayPath: "${path.description}" was generated with tokenProvider: true; a service replay needs paths generated without it`);
   }
   const clock = new TestClock();
   // Every answer waits for the path to give it: handshakes and heartbeat acks are held.
