@@ -1,8 +1,9 @@
 import fc from "fast-check";
-import { createActor, fromCallback, SimulatedClock, type Actor } from "xstate";
+import { createActor, createMachine, fromCallback, SimulatedClock, type Actor, type InspectionEvent } from "xstate";
 import { backoffEnvelope } from "../../src/machine/backoff.js";
 import { MAX_TIMER_MS } from "../../src/machine/config.js";
 import { createConnectionMachine, type ConnectionMachine } from "../../src/machine/connectionMachine.js";
+import type { CallbackName } from "../../src/machine/environment.js";
 import { queuedMessages, queueSize } from "../../src/machine/queue.js";
 import type { SocketActorInput } from "../../src/machine/socketActor.js";
 import type {
@@ -16,20 +17,24 @@ import type {
   SocketEvent,
   TopLevelState,
 } from "../../src/machine/types.js";
-import { mulberry32 } from "../../bench/lib/prng.js";
+import { mulberry32, withMathRandom } from "../../bench/lib/prng.js";
 import { TOP_LEVEL_STATES } from "../../src/services/WebSocketService.js";
 import { runFor } from "./fakeSocket.js";
 
 /**
  * Property-based testing of the production chart: a harness that runs it on a
  * `SimulatedClock` with a fake socket actor that behaves like the real one where the chart can
- * tell (an emit on a socket that is not connected comes back as `socket.undelivered`, heartbeats
- * and acks are answered only on a connected socket, a close closes), the steps fast-check
- * draws (the service's commands, the socket's facts, time), and the invariants checked after
- * every step. Every violation is collected, with a trace of the last things that happened,
- * and thrown after the step so that fast-check can shrink the sequence.
+ * tell (an emit on a socket that is not connected comes back as `socket.undelivered`, an
+ * unencodable one as `socket.unencodable`, heartbeats and acks are answered only on a
+ * connected socket, a close closes, delivery evidence is kept by the real actor's rule), the
+ * steps fast-check draws (the service's commands, the socket's facts, time, and the faults of
+ * issue 11: wall-clock steps, a `random` and a `now` that throw or return nonsense, bursts of
+ * notifications, commands sent from inside event handlers), and the invariants checked after
+ * every step. Every sequence ends with the faults stopped (`heal`): the chart must then be
+ * connected within a bound and stay so. Every violation is collected, with a trace of the
+ * last things that happened, and thrown after the step so that fast-check can shrink the
+ * sequence.
  */
-
 
 /** Why a connected socket goes away (Socket.IO's disconnect reasons). */
 export const DISCONNECT_REASONS = [
@@ -46,12 +51,41 @@ export const FAILURES = ["transport", "timeout", "auth", "retryAfter", "authRetr
 
 const STALE_FACTS = ["connected", "connectFailed", "tokenMissing", "awaitingToken", "disconnected", "message", "heartbeatAck", "unconfirmed"] as const;
 
-/** One step of a sequence: a command of the service, a fact of the socket, or time passing. */
+/** The functions the service reports as `callback.failed` (the chart never calls them itself). */
+export const SERVICE_CALLBACKS = ["inspect", "logger", "isAuthError", "auth", "ack", "onListenerError"] as const;
+
+/** The events a `react` step can hang a command on. */
+export const REACTION_TRIGGERS = [
+  "connection:max_attempts_reached",
+  "connection:disconnected",
+  "connection:connected",
+  "connection:failed",
+  "connection:reconnecting",
+  "connection:auth_required",
+  "connection:resumed",
+  "message:dropped",
+  "callback:failed",
+] as const;
+
+/** What a handler sends from inside an emitted event (as an app's listener calls the service). */
+export const REACTION_COMMANDS = ["forceReconnect", "disconnect", "connect", "send", "resume", "offline", "online", "authUpdated"] as const;
+
+type Trigger = (typeof REACTION_TRIGGERS)[number];
+type ReactionCommand = (typeof REACTION_COMMANDS)[number];
+
+const HOUR = 3_600_000;
+
+/** The system's wall clock at simulated time 0 (`Date.now` reads this plus the simulated time in a sequence). */
+export const WALL_EPOCH = 1_700_000_000_000;
+
+/** One step of a sequence: a command of the service, a fact of the socket, time passing, or a fault. */
 export type Action =
   | { kind: "connect" }
   | { kind: "disconnect" }
+  /** With the next ticket (`id`), as forceReconnection() sends it. */
   | { kind: "forceReconnect" }
-  | { kind: "send"; mode: "plain" | "volatile" | "callback" | "request"; ttl?: number; timeout?: number }
+  /** `poison`: Socket.IO cannot encode it (a throwing toJSON): the socket refuses it at the emit. */
+  | { kind: "send"; mode: "plain" | "volatile" | "callback" | "request"; ttl?: number; timeout?: number; poison?: boolean }
   | { kind: "authUpdated" }
   | { kind: "online" }
   | { kind: "offline" }
@@ -63,23 +97,50 @@ export type Action =
   | { kind: "awaitingToken"; awaiting: boolean }
   | { kind: "disconnected"; reason: (typeof DISCONNECT_REASONS)[number] }
   | { kind: "message" }
+  /** An Engine.IO ping: a sign of life the chart does not see, only the socket actor. */
+  | { kind: "ping" }
   | { kind: "heartbeatAck"; pick: "oldest" | "newest" }
   | { kind: "ack"; pick: "oldest" | "newest" }
   | { kind: "stale"; fact: (typeof STALE_FACTS)[number]; back: number }
   | { kind: "advance"; ms: number }
-  | { kind: "sleep"; ms: number };
+  | { kind: "sleep"; ms: number }
+  /** The wall clock (`now`) is stepped (NTP, a person); the monotonic clock is not. */
+  | { kind: "wallStep"; ms: number }
+  /** `count` notifications in a row, `gap` ms apart (bindBrowserNetwork's visibilitychange + pageshow). */
+  | { kind: "burst"; notification: "resume" | "offline" | "mixed"; count: number; gap: number }
+  /** The service reports a fault of one of its callbacks. */
+  | { kind: "callbackFailed"; callback: (typeof SERVICE_CALLBACKS)[number] }
+  /** Arms a handler: the next `on` event sends `command` from inside the handler. */
+  | { kind: "react"; on: Trigger; command: ReactionCommand };
 
-/** The jitter source: a seeded generator, or pinned at either end of [0, 1). */
-export type RandomSpec = { mode: "seeded"; seed: number } | { mode: "lowest" } | { mode: "highest" };
+/** A draw of a faulty `random`: a throw, or 1, -1, NaN. */
+export type RandomFault = "throw" | "one" | "minusOne" | "nan";
+
+/** The jitter source: a seeded generator, pinned at either end of [0, 1), or seeded with every `every`-th draw faulty. */
+export type RandomSpec =
+  | { mode: "seeded"; seed: number }
+  | { mode: "lowest" }
+  | { mode: "highest" }
+  | { mode: "faulty"; seed: number; every: number; fault: RandomFault };
+
+/** The user's wall clock (`now`): sane, or every `every`-th call NaN, Infinity or a throw. */
+export interface WallSpec {
+  fault: "none" | "nan" | "infinity" | "throw";
+  every: number;
+}
 
 export interface ChartSetup {
   config: Partial<ConnectionConfig>;
   hasTokenProvider: boolean;
   network: NetworkStatus;
   random: RandomSpec;
+  wall: WallSpec;
 }
 
-function randomOf(spec: RandomSpec): () => number {
+const RANDOM_FAULT_VALUES: Record<Exclude<RandomFault, "throw">, number> = { one: 1, minusOne: -1, nan: Number.NaN };
+
+/** The user's `random`: `onFault` is told before a faulty draw; none once the faults stopped. */
+function randomOf(spec: RandomSpec, onFault: () => void, healed: () => boolean): () => number {
   switch (spec.mode) {
     case "seeded":
       return mulberry32(spec.seed);
@@ -87,6 +148,18 @@ function randomOf(spec: RandomSpec): () => number {
       return () => 0;
     case "highest":
       return () => 1 - Number.EPSILON;
+    case "faulty": {
+      const draw = mulberry32(spec.seed);
+      let draws = 0;
+      return () => {
+        const value = draw();
+        draws += 1;
+        if (healed() || draws % spec.every !== 0) return value;
+        onFault();
+        if (spec.fault === "throw") throw new Error("entropy ran out");
+        return RANDOM_FAULT_VALUES[spec.fault];
+      };
+    }
   }
 }
 
@@ -126,15 +199,30 @@ function retryAfterCeiling(retryAfter: number, config: ConnectionConfig): number
   return retryAfter + Math.max(retryAfter, config.jitterRange);
 }
 
+/** The longest a link may stay dead under the chart's heartbeat before it is dropped (docs/health.md). */
+export function deadLinkBound(config: ConnectionConfig): number {
+  return config.heartbeatInterval + config.unhealthyThreshold * config.heartbeatTimeout;
+}
+
 /** Implementations swapped into the chart to break it on purpose. */
 export type ChartMutation = Parameters<ConnectionMachine["provide"]>[0];
 
-type ClockInternals = { timeouts: Map<number, unknown> };
+/** The chart's config as written (states, transitions), for a breakage `machine.provide` cannot express. */
+export type ChartConfig = ConnectionMachine["config"];
+
+/** A chart broken on purpose: implementations swapped in, or a transition changed in its config. */
+export interface ChartBreakage {
+  provide?: ChartMutation | ((harness: ChartHarness) => ChartMutation);
+  patch?: (config: ChartConfig) => ChartConfig;
+}
+
+type ClockInternals = { timeouts: Map<number, { start: number; timeout: number }> };
 
 interface MarkerRecord {
   marker: string;
   label: string;
   ackId?: number;
+  poison: boolean;
   delivered: number;
   dropped: number;
   unconfirmed: number;
@@ -148,11 +236,47 @@ interface FakeSocketState {
   generation: number;
   heartbeats: number[];
   acks: number[];
-  /** As the real actor: "untilAlive" once the chart found no acks, "off" after a sign of life. */
-  tracking: "on" | "untilAlive" | "off";
+  /**
+   * As the real actor: "off" only once two heartbeats in a row went unanswered (the chart says
+   * so with `stopDeliveryTracking`) and the server showed signs of life (a ping, a message)
+   * since the first of them; any probe ack turns it back on. (The real actor's confirmation
+   * probe every 256 unconfirmed sends is not modelled: a sequence has at most 60 steps.)
+   */
+  tracking: "on" | "off";
+  unanswered: number;
+  aliveSinceUnanswered: boolean;
   lastHeartbeatSeq: number;
   unconfirmed: { marker: string; afterSeq: number }[];
 }
+
+function freshSocket(generation: number, status: FakeSocketState["status"]): FakeSocketState {
+  return {
+    status,
+    generation,
+    heartbeats: [],
+    acks: [],
+    tracking: "on",
+    unanswered: 0,
+    aliveSinceUnanswered: false,
+    lastHeartbeatSeq: 0,
+    unconfirmed: [],
+  };
+}
+
+/** The fault kinds the generators produce, counted over a run. */
+export const FAULT_KINDS = [
+  "wall steps",
+  "faulty random draws",
+  "faulty now calls",
+  "bursts",
+  "burst notifications",
+  "unencodable reports",
+  "callback.failed events",
+  "forceReconnect tickets",
+  "forced opens while offline",
+  "reactions fired",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Counters over all the sequences of a run, to show what the generators reach. */
 export interface Coverage {
@@ -164,6 +288,17 @@ export interface Coverage {
   dropped: Set<string>;
   unconfirmed: number;
   disconnectReasons: Set<string>;
+  faults: Record<FaultKind, number>;
+  /** "trigger → command" of each reaction fired. */
+  reactions: Map<string, number>;
+  /** Sequences healed (not disposed before the faults stopped), by the state the heal found. */
+  healedFrom: Map<string, number>;
+  /** The longest simulated time from the faults stopping to `connected`. */
+  longestHeal: number;
+  /** Dead links dropped by the heartbeat (after an accepted ack), those during a burst, and the slowest as a share of the bound. */
+  deadLinks: number;
+  deadLinksInBursts: number;
+  slowestDetection: number;
 }
 
 export function emptyCoverage(): Coverage {
@@ -176,14 +311,34 @@ export function emptyCoverage(): Coverage {
     dropped: new Set(),
     unconfirmed: 0,
     disconnectReasons: new Set(),
+    faults: Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>,
+    reactions: new Map(),
+    healedFrom: new Map(),
+    longestHeal: 0,
+    deadLinks: 0,
+    deadLinksInBursts: 0,
+    slowestDetection: 0,
   };
 }
 
 const TRACE_LENGTH = 60;
 
+/** The service's rule for a forceReconnection() promise (WebSocketService#reconnectNow). */
+interface Ticket {
+  via: string;
+  /** The chart has acted on it (`forceId` reached it). */
+  acted: boolean;
+  outcome: "pending" | "resolved" | "rejected";
+}
+
+function topOf(value: unknown): string {
+  return typeof value === "string" ? value : Object.keys(value as object)[0]!;
+}
+
 /**
  * The production chart with a fake socket, a simulated clock and the invariant checker. One
- * harness per sequence.
+ * harness per sequence; run it inside {@link runChartSequence}, which makes the system's
+ * clock and `Math.random` (the fallbacks of a faulty `now` and `random`) replayable.
  */
 export class ChartHarness {
   readonly clock = new SimulatedClock();
@@ -191,22 +346,18 @@ export class ChartHarness {
   readonly config: ConnectionConfig;
   readonly emitted: EmittedEvent[] = [];
   readonly commands: SocketCommand[] = [];
-  readonly fake: FakeSocketState = {
-    status: "closed",
-    generation: 0,
-    heartbeats: [],
-    acks: [],
-    tracking: "on",
-    lastHeartbeatSeq: 0,
-    unconfirmed: [],
-  };
-  /** What the service was told about the network last. */
+  readonly fake: FakeSocketState = freshSocket(0, "closed");
+  /** What the chart was told about the network last (as of the events it has processed). */
   network: NetworkStatus;
-  /** Inside a forceReconnect step, where one handshake may open while offline. */
-  forcing = false;
+  /** The user's wall clock (`now`) minus the system's: moved by wall steps. */
+  wallOffset = 0;
   disposed = false;
   /** Live instances of the fake socket actor. */
   live = 0;
+  /** dispose() was called: from here a call is ignored, as the service ignores it. */
+  private closing = false;
+  /** The faults stopped: random and now behave, no reaction is armed. */
+  private healed = false;
   private sendBack: ((event: SocketEvent) => void) | null = null;
   private readonly markers = new Map<string, MarkerRecord>();
   private readonly violations: string[] = [];
@@ -218,50 +369,90 @@ export class ChartHarness {
   private lastOpenGeneration = 0;
   /** The snapshot before the macrostep being processed (observers run after emitted events). */
   private previous: ConnectionContext;
+  /** The root actor, once created (inspection events before that are its construction). */
+  private root: unknown = null;
+  /** The event that started the macrostep being processed; null between macrosteps. */
+  private macrostepEvent: { type: string } | null = null;
   /** The `retryAfter` of the failure being reported, while it is being processed. */
   private hintInFlight: number | null = null;
   private largestHint = 0;
   private lastReconnectingDelay: number | null = null;
   private emittedAtDispose = 0;
   private commandsAtDispose = 0;
+  /** Handlers armed by `react` steps, oldest first. */
+  private readonly reactions: { on: Trigger; command: ReactionCommand }[] = [];
+  private reactionsFired = 0;
+  private nextTicket = 1;
+  private readonly tickets = new Map<number, Ticket>();
+  /** The user functions that misbehaved, and those whose fault was announced (once each, as the service does). */
+  private readonly misbehaved = new Set<CallbackName>();
+  private readonly reportedFaults = new Set<CallbackName>();
+  private callbackFailedSent = 0;
+  private callbackFailedEmitted = 0;
+  private nowCalls = 0;
+  /** The last heartbeat ack the chart accepted, on which connection: a dead link is timed from it. */
+  private lastAcceptedAck: { generation: number; at: number } | null = null;
+  /** The end of the last sleep (timers fire late by design): a dead link is timed from there at the latest. */
+  private lastSleepEnd = -Infinity;
+  /** Inside a burst step. */
+  private bursting = false;
+  /**
+   * Sends emitted on a socket that was then lost (a drop the service did not cause, or the drop
+   * for missed heartbeats) before a heartbeat ack confirmed them: each is owed a
+   * `message:unconfirmed` (docs/events.md), by the end of the step that lost the socket.
+   */
+  private readonly owed = new Map<string, string>();
 
   /**
-   * @param mutation implementations swapped into the chart (`machine.provide`), to prove that
-   *   an invariant fails when the chart is broken.
+   * @param breakage a chart broken on purpose (`machine.provide`, or a patched transition), to
+   *   prove that an invariant fails when the chart is broken.
    */
   constructor(
     readonly setup: ChartSetup,
     private readonly coverage: Coverage,
-    mutation?: ChartMutation | ((harness: ChartHarness) => ChartMutation),
+    breakage: ChartBreakage = {},
   ) {
     this.network = setup.network;
     const socketLogic = fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ sendBack, receive }) => {
       this.live += 1;
       this.sendBack = sendBack;
+      // As the real actor: it announces its start (a fresh chart is idle and ignores it).
+      sendBack({ type: "socket.started" });
       receive((command) => this.onCommand(command));
       return () => {
         this.live -= 1;
         this.sendBack = null;
       };
     });
-    const random = randomOf(setup.random);
-    const machine = createConnectionMachine({
-      random: () => {
-        const r = random();
-        if (!(r >= 0 && r < 1)) this.violate(`random() gave ${r}`);
-        return r;
+    const random = randomOf(
+      setup.random,
+      () => {
+        this.misbehaved.add("random");
+        this.coverage.faults["faulty random draws"] += 1;
       },
-      now: () => this.clock.now(),
-    })
-      .provide({ actors: { socket: socketLogic } })
-      .provide((typeof mutation === "function" ? mutation(this) : mutation) ?? {});
+      () => this.healed,
+    );
+    let machine = createConnectionMachine({
+      random,
+      now: () => this.userNow(),
+      monotonic: () => this.clock.now(),
+      onCallbackFault: (callback, message) => this.onCallbackFault(callback, message),
+    });
+    if (breakage.patch) {
+      machine = createMachine(breakage.patch(machine.config), machine.implementations) as unknown as ConnectionMachine;
+    }
+    const mutation = typeof breakage.provide === "function" ? breakage.provide(this) : breakage.provide;
+    machine = machine.provide({ actors: { socket: socketLogic } }).provide(mutation ?? {});
     this.actor = createActor(machine, {
       clock: this.clock,
       input: { config: setup.config, hasTokenProvider: setup.hasTokenProvider, network: setup.network },
+      inspect: (event) => this.onInspect(event),
     });
+    this.root = this.actor;
     this.actor.on("*", (event) => this.onEmitted(event as EmittedEvent));
     this.actor.subscribe({
       next: (snapshot) => {
+        this.onSnapshot(snapshot);
         this.previous = snapshot.context;
         this.log(`  state ${JSON.stringify(snapshot.value)} attempt=${snapshot.context.attempt} queue=${queueSize(snapshot.context.queue)}`);
       },
@@ -271,6 +462,24 @@ export class ChartHarness {
     this.previous = this.actor.getSnapshot().context;
     this.config = this.previous.config;
     this.coverage.sequences += 1;
+  }
+
+  /** The system's wall clock in a sequence (what `Date.now` returns there): never stepped. */
+  systemWall(): number {
+    return WALL_EPOCH + this.clock.now();
+  }
+
+  /** The `now` handed to the chart: the stepped wall clock, every `every`-th call faulty while the faults last. */
+  private userNow(): number {
+    const value = this.systemWall() + this.wallOffset;
+    const { fault, every } = this.setup.wall;
+    if (fault === "none" || this.healed) return value;
+    this.nowCalls += 1;
+    if (this.nowCalls % every !== 0) return value;
+    this.misbehaved.add("now");
+    this.coverage.faults["faulty now calls"] += 1;
+    if (fault === "throw") throw new Error("clock unplugged");
+    return fault === "nan" ? Number.NaN : Number.POSITIVE_INFINITY;
   }
 
   private log(line: string): void {
@@ -294,11 +503,71 @@ export class ChartHarness {
     return typeof first === "string" && first.startsWith("m") ? first : undefined;
   }
 
+  private topState(): string {
+    return topOf(this.actor.getSnapshot().value);
+  }
+
+  private isIn(value: object): boolean {
+    return JSON.stringify(this.actor.getSnapshot().value) === JSON.stringify(value);
+  }
+
+  /** Tracks which event each macrostep of the chart processes, and what it was told about the network. */
+  private onInspect(event: InspectionEvent): void {
+    if (event.actorRef !== this.root) return;
+    if (event.type === "@xstate.microstep" && this.macrostepEvent === null) {
+      this.macrostepEvent = event.event;
+      if (event.event.type === "network.online") this.network = "online";
+      if (event.event.type === "network.offline") this.network = "offline";
+    } else if (event.type === "@xstate.snapshot") {
+      this.macrostepEvent = null;
+    }
+  }
+
+  /** After every macrostep: attempts while offline, forceReconnection()'s promises. */
+  private onSnapshot(snapshot: ReturnType<Actor<ConnectionMachine>["getSnapshot"]>): void {
+    const before = this.previous;
+    const context = snapshot.context;
+    if (before && before.network === "offline" && context.network === "offline" && context.attempt > before.attempt) {
+      this.violate(`attempt counted while offline (${before.attempt} -> ${context.attempt}) on ${this.macrostepEvent?.type}`);
+    }
+    const state = topOf(snapshot.value);
+    for (const [id, ticket] of this.tickets) {
+      if (ticket.outcome !== "pending") continue;
+      if (snapshot.status !== "active") {
+        ticket.outcome = "rejected";
+        continue;
+      }
+      if (context.forceId < id) continue;
+      if (!ticket.acted) {
+        ticket.acted = true;
+        // Its own attempt: a handshake in flight, opened for it (even offline) or joined.
+        if (JSON.stringify(snapshot.value) !== JSON.stringify({ connecting: "handshaking" })) {
+          this.violate(`forceReconnect #${id} (${ticket.via}) was acted on in ${JSON.stringify(snapshot.value)}, with no handshake in flight`);
+        }
+      }
+      if (state === "connected") ticket.outcome = "resolved";
+      else if (state === "authRequired" || state === "exhausted" || state === "idle") ticket.outcome = "rejected";
+      else if (state === "backingOff" && context.network === "offline") ticket.outcome = "rejected";
+    }
+  }
+
+  /** As the service's fault reporter: each function announced once, nothing after dispose(). */
+  private onCallbackFault(callback: CallbackName, message: string): void {
+    if (!this.misbehaved.has(callback)) this.violate(`${callback} reported as faulty but it behaved: ${message}`);
+    if (this.reportedFaults.has(callback) || this.closing) return;
+    this.reportedFaults.add(callback);
+    this.send({ type: "callback.failed", callback, message }, "fault reporter");
+  }
+
   // --- the fake socket actor --------------------------------------------------------------
 
   private report(event: SocketEvent): void {
     if (!this.sendBack) throw new Error("the fake socket actor is not running");
-    this.sendBack(event);
+    try {
+      this.sendBack(event);
+    } catch (error) {
+      this.violate(`the chart threw on ${event.type}: ${String(error)}`);
+    }
   }
 
   private onCommand(command: SocketCommand): void {
@@ -309,29 +578,30 @@ export class ChartHarness {
     }
     const fake = this.fake;
     switch (command.type) {
-      case "open":
+      case "open": {
         // The one exception: forceReconnection() tries once even offline (a person asked, and
-        // the offline hint is often wrong), in the step that asked for it.
-        if (this.network === "offline" && !this.forcing) this.violate(`open (generation ${command.generation}) while offline`);
-        if (this.actor.getSnapshot().context.network === "offline" && !this.forcing) {
-          this.violate(`open (generation ${command.generation}) while context.network is offline`);
+        // the offline hint is often wrong): only in the macrostep that processes its event.
+        const forced = this.macrostepEvent?.type === "forceReconnect";
+        const offline = this.network === "offline" || this.actor.getSnapshot().context.network === "offline";
+        if (offline && forced) this.coverage.faults["forced opens while offline"] += 1;
+        if (!forced && this.network === "offline") {
+          this.violate(`open (generation ${command.generation}) while offline, on ${this.macrostepEvent?.type}`);
+        }
+        if (!forced && this.actor.getSnapshot().context.network === "offline") {
+          this.violate(`open (generation ${command.generation}) while context.network is offline, on ${this.macrostepEvent?.type}`);
         }
         if (command.generation <= this.lastOpenGeneration) {
           this.violate(`open generation ${command.generation} after ${this.lastOpenGeneration}`);
         }
         this.lastOpenGeneration = command.generation;
-        Object.assign(fake, {
-          status: "handshaking",
-          generation: command.generation,
-          heartbeats: [],
-          acks: [],
-          tracking: "on",
-          lastHeartbeatSeq: 0,
-          unconfirmed: [],
-        } satisfies FakeSocketState);
+        Object.assign(fake, freshSocket(command.generation, "handshaking"));
         break;
+      }
       case "close":
-        if (command.announceUnconfirmed) this.reportUnconfirmed();
+        if (command.announceUnconfirmed) {
+          this.owe(`dropped for missed heartbeats (generation ${fake.generation})`);
+          this.reportUnconfirmed(fake.generation);
+        }
         this.loseSocket("closed");
         break;
       case "emit": {
@@ -347,14 +617,24 @@ export class ChartHarness {
           });
           break;
         }
-        if (marker !== undefined) {
-          const record = this.record(marker);
-          if (record) {
-            record.delivered += 1;
-            this.coverage.delivered += 1;
-          }
+        const record = marker === undefined ? undefined : this.record(marker);
+        if (record?.poison) {
+          // As the real actor: the encoder throws at the emit, nothing is sent or remembered.
+          this.coverage.faults["unencodable reports"] += 1;
+          this.report({
+            type: "socket.unencodable",
+            event: command.event,
+            args: command.args,
+            ackId: command.ackId,
+            message: `"${command.event}" cannot be encoded by Socket.IO: toJSON threw`,
+          });
+          break;
+        }
+        if (record && marker !== undefined) {
+          record.delivered += 1;
+          this.coverage.delivered += 1;
           if (command.ackId === undefined) {
-            if (fake.tracking !== "off") fake.unconfirmed.push({ marker, afterSeq: fake.lastHeartbeatSeq });
+            if (fake.tracking === "on") fake.unconfirmed.push({ marker, afterSeq: fake.lastHeartbeatSeq });
           } else {
             fake.acks.push(command.ackId);
           }
@@ -362,7 +642,12 @@ export class ChartHarness {
         break;
       }
       case "stopDeliveryTracking":
-        if (fake.tracking === "on") fake.tracking = "untilAlive";
+        // As the real actor: a server that stays alive through two unanswered heartbeats does not ack them.
+        fake.unanswered += 1;
+        if (fake.unanswered >= 2 && fake.aliveSinceUnanswered && fake.tracking === "on") {
+          fake.tracking = "off";
+          fake.unconfirmed = [];
+        }
         break;
       case "heartbeat":
         if (fake.status === "connected" && command.generation === fake.generation) {
@@ -373,11 +658,25 @@ export class ChartHarness {
     }
   }
 
-  private reportUnconfirmed(): void {
+  /** A ping or a message: the server is alive (counts only after an unanswered heartbeat, as in the real actor). */
+  private signOfLife(): void {
+    if (this.fake.unanswered > 0) this.fake.aliveSinceUnanswered = true;
+  }
+
+  /** The sends the current socket could not prove delivered are owed an announcement. */
+  private owe(why: string): void {
+    for (const { marker } of this.fake.unconfirmed) this.owed.set(marker, why);
+  }
+
+  /**
+   * As the real actor: what its list holds now, tagged with the generation of the socket that
+   * was lost (a newer socket's handshake has already cleared the list, as the real one does).
+   */
+  private reportUnconfirmed(generation: number): void {
     if (this.fake.unconfirmed.length === 0) return;
     const messages = this.fake.unconfirmed.map(({ marker }) => ({ event: "note", args: [marker] }));
     this.fake.unconfirmed = [];
-    this.report({ type: "socket.unconfirmed", generation: this.fake.generation, messages });
+    this.report({ type: "socket.unconfirmed", generation, messages });
   }
 
   private loseSocket(status: FakeSocketState["status"]): void {
@@ -386,11 +685,40 @@ export class ChartHarness {
     this.fake.acks = [];
   }
 
+  /** The server acks a heartbeat: a probe ack confirms what was sent before it and restarts tracking. */
+  private ackHeartbeat(pick: "oldest" | "newest"): void {
+    const fake = this.fake;
+    const seq = pick === "oldest" ? fake.heartbeats.shift()! : fake.heartbeats.pop()!;
+    fake.unconfirmed = fake.unconfirmed.filter((sent) => sent.afterSeq >= seq);
+    fake.tracking = "on";
+    fake.unanswered = 0;
+    fake.aliveSinceUnanswered = false;
+    const before = this.actor.getSnapshot().context;
+    this.report({ type: "socket.heartbeatAck", generation: fake.generation, seq });
+    const after = this.actor.getSnapshot().context;
+    // Accepted (a round trip recorded) unless the chart ignored it: the dead-link clock restarts.
+    if (after !== before && after.heartbeatsAcked) this.lastAcceptedAck = { generation: after.generation, at: this.clock.now() };
+  }
+
+  private ackRequest(pick: "oldest" | "newest"): void {
+    const ackId = pick === "oldest" ? this.fake.acks.shift()! : this.fake.acks.pop()!;
+    this.report({ type: "socket.ack", ackId, response: ["ok"] });
+  }
+
   // --- emitted events ---------------------------------------------------------------------
 
   private onEmitted(event: EmittedEvent): void {
     this.emitted.push(event);
     this.log(`  emitted ${JSON.stringify(event)}`);
+    try {
+      this.account(event);
+      this.react(event);
+    } catch (error) {
+      this.violate(`the handler of ${event.type} threw: ${String(error)}`);
+    }
+  }
+
+  private account(event: EmittedEvent): void {
     switch (event.type) {
       case "message:dropped": {
         const marker = this.markerOf(event.args);
@@ -400,6 +728,7 @@ export class ChartHarness {
         record.dropped += 1;
         record.dropReasons.push(event.reason);
         this.coverage.dropped.add(event.reason);
+        if (event.reason === "unencodable" && !record.poison) this.violate(`${marker} (${record.label}) dropped as unencodable`);
         break;
       }
       case "message:unconfirmed": {
@@ -421,6 +750,10 @@ export class ChartHarness {
         break;
       case "connection:disconnected":
         this.coverage.disconnectReasons.add(event.reason);
+        if (event.reason === "heartbeat timeout") this.checkDeadLinkDetection();
+        break;
+      case "callback:failed":
+        this.callbackFailedEmitted += 1;
         break;
     }
   }
@@ -435,6 +768,11 @@ export class ChartHarness {
     if (context.nextRetryDelay !== delay) {
       this.violate(`reconnecting delay ${delay} but context.nextRetryDelay ${context.nextRetryDelay}`);
     }
+    // nextRetryAt is on the wall clock (shown to people): the user's, or the system's when `now` misbehaved.
+    const walls = [this.systemWall() + this.wallOffset, ...(this.misbehaved.has("now") ? [this.systemWall()] : [])];
+    if (context.nextRetryAt === null || !walls.some((wall) => context.nextRetryAt === wall + delay)) {
+      this.violate(`nextRetryAt ${context.nextRetryAt} is not the wall clock (${walls.join(" or ")}) plus the delay ${delay}`);
+    }
     const step = context.backoffStep;
     if (!(Number.isInteger(step) && step >= 1)) this.violate(`backoffStep ${step} after scheduling a retry`);
     const bounds = backoffBounds(step, config, this.previous.lastDelay);
@@ -447,7 +785,8 @@ export class ChartHarness {
       this.violate(`reconnecting delay ${delay} below the server's retryAfter ${this.hintInFlight}`);
     }
     // The upper bound is open, but a random() within an ulp of 1 reaches it in floating point
-    // (see clearOfOne in backoff.test.ts): pinned at the top, the bound is closed.
+    // (see clearOfOne in backoff.test.ts): pinned at the top, the bound is closed. A faulty 1
+    // is clamped far enough below 1 that the bound stays open.
     const open = bounds.open && this.setup.random.mode !== "highest";
     const backoffFits = open ? delay < bounds.upper : delay <= bounds.upper;
     const hintFits = hint !== null && delay <= retryAfterCeiling(hint, config);
@@ -459,11 +798,66 @@ export class ChartHarness {
     }
   }
 
+  /** When the current link stopped answering heartbeats, if the server did ack them on it. */
+  private deadSince(): number | null {
+    const context = this.actor.getSnapshot().context;
+    const ack = this.lastAcceptedAck;
+    if (!context.heartbeatsAcked || ack === null || ack.generation !== context.generation) return null;
+    return Math.max(ack.at, this.lastSleepEnd);
+  }
+
+  /** A dead link dropped by the heartbeat: within the documented bound of its last accepted ack. */
+  private checkDeadLinkDetection(): void {
+    const since = this.deadSince();
+    if (since === null) return;
+    const took = this.clock.now() - since;
+    const bound = deadLinkBound(this.config);
+    this.coverage.deadLinks += 1;
+    if (this.bursting) this.coverage.deadLinksInBursts += 1;
+    this.coverage.slowestDetection = Math.max(this.coverage.slowestDetection, took / bound);
+    if (took > bound + 1) this.violate(`a dead link was dropped ${took} ms after its last ack (bound ${bound} ms)`);
+  }
+
+  /** Fires the oldest handler armed for this event: its command is sent from inside the handler. */
+  private react(event: EmittedEvent): void {
+    if (this.closing || this.healed) return;
+    const index = this.reactions.findIndex((reaction) => reaction.on === event.type);
+    if (index < 0) return;
+    const [{ on, command }] = this.reactions.splice(index, 1) as [{ on: Trigger; command: ReactionCommand }];
+    this.reactionsFired += 1;
+    this.coverage.faults["reactions fired"] += 1;
+    const key = `${on} → ${command}`;
+    this.coverage.reactions.set(key, (this.coverage.reactions.get(key) ?? 0) + 1);
+    const via = `from ${on}`;
+    switch (command) {
+      case "forceReconnect":
+        this.forceReconnect(via);
+        break;
+      case "send":
+        this.sendMarker({ kind: "send", mode: "plain" }, via);
+        break;
+      case "connect":
+      case "disconnect":
+        this.send({ type: command }, via);
+        break;
+      case "resume":
+        this.send({ type: "power.resume" }, via);
+        break;
+      case "offline":
+      case "online":
+        this.send({ type: `network.${command}` }, via);
+        break;
+      case "authUpdated":
+        this.send({ type: "auth.updated" }, via);
+        break;
+    }
+  }
+
   // --- steps ------------------------------------------------------------------------------
 
   /** Whether a step can happen now (a socket fact needs a socket in the right state). */
   canRun(action: Action): boolean {
-    if (this.disposed) return action.kind === "advance" || action.kind === "sleep";
+    if (this.disposed) return action.kind === "advance" || action.kind === "sleep" || action.kind === "wallStep";
     const fake = this.fake;
     switch (action.kind) {
       case "connected":
@@ -474,6 +868,7 @@ export class ChartHarness {
       case "disconnected":
         return fake.status === "handshaking" || fake.status === "connected";
       case "message":
+      case "ping":
         return fake.status === "connected";
       case "heartbeatAck":
         return fake.status === "connected" && fake.heartbeats.length > 0;
@@ -486,15 +881,59 @@ export class ChartHarness {
     }
   }
 
-  private send(event: ConnectionEvent): void {
-    this.log(`chart <- ${JSON.stringify(event)}`);
-    this.actor.send(event);
+  /**
+   * Sends to the chart as the service does. From inside a handler it waits in the actor's
+   * mailbox until the current macrostep ends; either way nothing may escape `actor.send`.
+   */
+  private send(event: ConnectionEvent, via?: string): void {
+    this.log(`chart <- ${JSON.stringify(event)}${via === undefined ? "" : ` (${via})`}`);
+    if (event.type === "callback.failed") this.callbackFailedSent += 1;
+    try {
+      this.actor.send(event);
+    } catch (error) {
+      this.violate(`actor.send(${event.type}) threw: ${String(error)}`);
+    }
+  }
+
+  /** forceReconnection(): a ticket the chart records once it acts on it. */
+  private forceReconnect(via: string): void {
+    const id = this.nextTicket++;
+    this.tickets.set(id, { via, acted: false, outcome: "pending" });
+    this.coverage.faults["forceReconnect tickets"] += 1;
+    this.send({ type: "forceReconnect", id }, via);
+  }
+
+  private sendMarker(action: Extract<Action, { kind: "send" }>, via?: string): void {
+    const marker = `m${this.nextMarker++}`;
+    const ackId = action.mode === "callback" || action.mode === "request" ? this.nextAckId++ : undefined;
+    const poison = action.poison === true;
+    this.markers.set(marker, {
+      marker,
+      label: describeAction(action) + (via === undefined ? "" : ` ${via}`),
+      ...(ackId === undefined ? {} : { ackId }),
+      poison,
+      delivered: 0,
+      dropped: 0,
+      unconfirmed: 0,
+      dropReasons: [],
+    });
+    this.send(
+      {
+        type: "send",
+        event: "note",
+        // Data only (the chart's context is printable): the fake socket refuses it at the emit.
+        args: poison ? [marker, { toJSON: "throws" }] : [marker],
+        ...(ackId === undefined ? {} : { ackId }),
+        ...(action.ttl === undefined ? {} : { ttl: action.ttl }),
+        ...(action.mode === "volatile" ? { volatile: true } : {}),
+        ...(action.mode === "request" ? { timeout: action.timeout } : {}),
+      },
+      via,
+    );
   }
 
   run(action: Action): void {
     this.coverage.steps += 1;
-    const attemptBefore = this.disposed ? 0 : this.actor.getSnapshot().context.attempt;
-    const offlineThroughout = this.network === "offline" && action.kind !== "online";
     this.log(`STEP ${describeAction(action)}`);
     const fake = this.fake;
     const generation = fake.generation;
@@ -504,46 +943,19 @@ export class ChartHarness {
         this.send({ type: action.kind });
         break;
       case "forceReconnect":
-        this.forcing = true;
-        try {
-          this.send({ type: action.kind });
-        } finally {
-          this.forcing = false;
-        }
+        this.forceReconnect("step");
         break;
-      case "send": {
-        const marker = `m${this.nextMarker++}`;
-        const ackId = action.mode === "callback" || action.mode === "request" ? this.nextAckId++ : undefined;
-        this.markers.set(marker, {
-          marker,
-          label: describeAction(action),
-          ...(ackId === undefined ? {} : { ackId }),
-          delivered: 0,
-          dropped: 0,
-          unconfirmed: 0,
-          dropReasons: [],
-        });
-        this.send({
-          type: "send",
-          event: "note",
-          args: [marker],
-          ...(ackId === undefined ? {} : { ackId }),
-          ...(action.ttl === undefined ? {} : { ttl: action.ttl }),
-          ...(action.mode === "volatile" ? { volatile: true } : {}),
-          ...(action.mode === "request" ? { timeout: action.timeout } : {}),
-        });
+      case "send":
+        this.sendMarker(action);
         break;
-      }
       case "authUpdated":
         // The token stays with the socket actor: the event says only that the credentials changed.
         this.send({ type: "auth.updated" });
         break;
       case "online":
-        this.network = "online";
         this.send({ type: "network.online" });
         break;
       case "offline":
-        this.network = "offline";
         this.send({ type: "network.offline" });
         break;
       case "resume":
@@ -580,30 +992,25 @@ export class ChartHarness {
         this.report({ type: "socket.awaitingToken", generation, awaiting: action.awaiting });
         break;
       case "disconnected":
+        // As the real actor's "disconnect" handler: the loss, then what it could not confirm.
+        if (fake.status === "connected") this.owe(`lost with "${action.reason}" (generation ${generation})`);
         this.loseSocket("failed");
         this.report({ type: "socket.disconnected", generation, reason: action.reason });
-        this.reportUnconfirmed();
+        this.reportUnconfirmed(generation);
         break;
       case "message":
-        // A sign of life from a server the chart found not acking: stop remembering.
-        if (fake.tracking === "untilAlive") {
-          fake.tracking = "off";
-          fake.unconfirmed = [];
-        }
+        this.signOfLife();
         this.report({ type: "socket.message", generation, event: "news", args: ["hello"] });
         break;
-      case "heartbeatAck": {
-        const seq = action.pick === "oldest" ? fake.heartbeats.shift()! : fake.heartbeats.pop()!;
-        fake.unconfirmed = fake.unconfirmed.filter((sent) => sent.afterSeq >= seq);
-        fake.tracking = "on";
-        this.report({ type: "socket.heartbeatAck", generation, seq });
+      case "ping":
+        this.signOfLife();
         break;
-      }
-      case "ack": {
-        const ackId = action.pick === "oldest" ? fake.acks.shift()! : fake.acks.pop()!;
-        this.report({ type: "socket.ack", ackId, response: ["ok"] });
+      case "heartbeatAck":
+        this.ackHeartbeat(action.pick);
         break;
-      }
+      case "ack":
+        this.ackRequest(action.pick);
+        break;
       case "stale":
         this.runStale(action.fact, generation - action.back);
         break;
@@ -611,13 +1018,56 @@ export class ChartHarness {
         runFor(this.clock, action.ms);
         break;
       case "sleep":
+        // Set first: the timers overdue after the sleep fire inside increment(), at its end.
+        this.lastSleepEnd = this.clock.now() + action.ms;
         this.clock.increment(action.ms);
         break;
-    }
-    if (offlineThroughout && !this.disposed && this.actor.getSnapshot().context.attempt > attemptBefore) {
-      this.violate(`attempt counted while offline (${attemptBefore} -> ${this.actor.getSnapshot().context.attempt})`);
+      case "wallStep":
+        this.wallOffset += action.ms;
+        this.coverage.faults["wall steps"] += 1;
+        break;
+      case "burst":
+        this.coverage.faults.bursts += 1;
+        this.bursting = true;
+        for (let index = 0; index < action.count && !this.disposed; index++) {
+          const offline = action.notification === "offline" || (action.notification === "mixed" && index % 3 === 0);
+          this.send({ type: offline ? "network.offline" : "power.resume" });
+          this.coverage.faults["burst notifications"] += 1;
+          if (action.gap > 0) runFor(this.clock, action.gap);
+        }
+        this.bursting = false;
+        break;
+      case "callbackFailed":
+        this.runCallbackFailed(action.callback);
+        break;
+      case "react":
+        this.reactions.push({ on: action.on, command: action.command });
+        if (this.reactions.length > 3) this.reactions.shift();
+        break;
     }
     this.checkInvariants(describeAction(action));
+  }
+
+  /** A fault the service reports: announced as callback:failed, and nothing else changes. */
+  private runCallbackFailed(callback: (typeof SERVICE_CALLBACKS)[number]): void {
+    const before = this.actor.getSnapshot();
+    const emittedBefore = this.emitted.length;
+    const commandsBefore = this.commands.length;
+    const reactionsBefore = this.reactionsFired;
+    const message = `the ${callback} callback threw: boom`;
+    this.coverage.faults["callback.failed events"] += 1;
+    this.send({ type: "callback.failed", callback, message });
+    const after = this.actor.getSnapshot();
+    const announced = this.emitted.slice(emittedBefore);
+    if (JSON.stringify(announced[0]) !== JSON.stringify({ type: "callback:failed", callback, message })) {
+      this.violate(`callback.failed (${callback}) was announced as ${JSON.stringify(announced[0])}`);
+    }
+    if (this.reactionsFired !== reactionsBefore) return; // a handler sent a command: things may change
+    if (JSON.stringify(after.value) !== JSON.stringify(before.value) || JSON.stringify(after.context) !== JSON.stringify(before.context)) {
+      this.violate(`callback.failed (${callback}) changed the chart`);
+    }
+    if (announced.length !== 1) this.violate(`callback.failed (${callback}) emitted ${announced.length} events`);
+    if (this.commands.length !== commandsBefore) this.violate(`callback.failed (${callback}) commanded the socket`);
   }
 
   /** A late fact of an older socket: the chart must ignore it entirely. */
@@ -643,13 +1093,105 @@ export class ChartHarness {
     if (JSON.stringify(after.context) !== JSON.stringify(before.context)) {
       this.violate(`a stale ${event.type} changed the context`);
     }
-    if (this.emitted.length !== emittedBefore) this.violate(`a stale ${event.type} emitted events`);
+    const emitted = this.emitted.slice(emittedBefore);
+    // Unconfirmed sends of an older socket are still facts about sends that may be lost: they
+    // may be announced (and must be, when a handler opened the next socket first: see `owed`).
+    const announcedOnly =
+      event.type === "socket.unconfirmed" &&
+      emitted.length === event.messages.length &&
+      emitted.every((announced, index) => announced.type === "message:unconfirmed" && announced.args === event.messages[index]!.args);
+    if (emitted.length > 0 && !announcedOnly) this.violate(`a stale ${event.type} emitted events`);
     if (this.commands.length !== commandsBefore) this.violate(`a stale ${event.type} commanded the socket`);
+  }
+
+  /** The earliest pending timer of the clock (Infinity when none). */
+  private nextTimerDue(): number {
+    let next = Infinity;
+    for (const { start, timeout } of (this.clock as unknown as ClockInternals).timeouts.values()) next = Math.min(next, start + timeout);
+    return next;
+  }
+
+  /** Every heartbeat and request the server owes, acked now. */
+  private ackEverything(): void {
+    while (this.fake.status === "connected" && this.fake.heartbeats.length > 0) this.ackHeartbeat("oldest");
+    while (this.fake.status === "connected" && this.fake.acks.length > 0) this.ackRequest("oldest");
+  }
+
+  /**
+   * The faults stop, as at the end of the fault run: the network is back, `random` and `now`
+   * behave, no handler reacts, the socket connects at once and the server acks everything.
+   * The app does what it would (connect() from idle or exhausted, a new token from
+   * authRequired). The chart must be connected by the time its announced retry is due (at
+   * once from anywhere else), stay connected through a quiet stretch, and send what it held.
+   */
+  heal(): void {
+    if (this.closing) return;
+    this.healed = true;
+    this.reactions.length = 0;
+    this.log("HEAL: the faults stop");
+    const started = this.clock.now();
+    const from = JSON.stringify(this.actor.getSnapshot().value);
+    if (this.network === "offline") this.send({ type: "network.online" }, "heal");
+    const timerDue = this.actor.getSnapshot().context.timerDue;
+    const deadline = this.isIn({ backingOff: "waiting" }) && timerDue !== null ? Math.max(started, timerDue.monotonic) : started;
+    const remedied = new Set<string>();
+    for (let round = 0; this.topState() !== "connected"; round++) {
+      const state = this.topState();
+      if (round > 10) {
+        this.violate(`not connected after ${round} rounds of healing (${JSON.stringify(this.actor.getSnapshot().value)})`);
+        break;
+      }
+      if (state === "connecting" && this.fake.status === "handshaking") {
+        this.fake.status = "connected";
+        this.report({ type: "socket.connected", generation: this.fake.generation, socketId: `socket-${this.fake.generation}`, recovered: false });
+      } else if (state === "idle" || state === "exhausted" || state === "authRequired") {
+        if (remedied.has(state)) {
+          this.violate(`back in ${state} after the app's remedy, with no fault left`);
+          break;
+        }
+        remedied.add(state);
+        this.send({ type: state === "authRequired" ? "auth.updated" : "connect" }, "the app, healing");
+      } else if (this.isIn({ backingOff: "waiting" })) {
+        const due = this.actor.getSnapshot().context.timerDue?.monotonic ?? this.clock.now();
+        runFor(this.clock, Math.max(0, due - this.clock.now()));
+      } else {
+        this.violate(`stuck in ${JSON.stringify(this.actor.getSnapshot().value)} with the network online and the socket working`);
+        break;
+      }
+      if (this.clock.now() > deadline) {
+        this.violate(`not connected ${this.clock.now() - started} ms after the faults stopped (bound ${deadline - started} ms)`);
+        break;
+      }
+    }
+    const took = this.clock.now() - started;
+    this.coverage.longestHeal = Math.max(this.coverage.longestHeal, took);
+    this.coverage.healedFrom.set(from, (this.coverage.healedFrom.get(from) ?? 0) + 1);
+    this.checkInvariants("heal: connecting");
+
+    // Healthy: acks flow, nothing drops, and what was held goes out.
+    const config = this.config;
+    const quiet = 2 * Math.max(config.heartbeatInterval + config.heartbeatTimeout, config.healthCheckInterval, config.stablePeriod);
+    const end = this.clock.now() + quiet;
+    for (let guard = 0; guard < 100_000 && this.clock.now() < end; guard++) {
+      this.ackEverything();
+      runFor(this.clock, Math.min(end, this.nextTimerDue()) - this.clock.now());
+    }
+    this.ackEverything();
+    if (this.topState() !== "connected") {
+      this.violate(`healthy, yet ${JSON.stringify(this.actor.getSnapshot().value)} after ${quiet} ms of acked heartbeats`);
+    }
+    const held = queueSize(this.actor.getSnapshot().context.queue);
+    if (held > 0) this.violate(`${held} messages still queued after ${quiet} ms on a healthy connection`);
+    for (const [id, ticket] of this.tickets) {
+      if (ticket.outcome === "pending") this.violate(`forceReconnect #${id} (${ticket.via}) never settled`);
+    }
+    this.checkInvariants("heal: healthy");
   }
 
   /** As `WebSocketService.dispose()`: the chart drops and announces, then the actor stops. */
   dispose(): void {
     if (this.disposed) return;
+    this.closing = true;
     const queued = queuedMessages(this.actor.getSnapshot().context.queue).map((message) => this.markerOf(message.args));
     this.send({ type: "dispose" });
     this.disposed = true;
@@ -674,6 +1216,9 @@ export class ChartHarness {
     const state = typeof value === "string" ? value : Object.keys(value)[0];
     const config = this.config;
     const now = this.clock.now();
+
+    // The actor never fails: active until dispose.
+    if (!this.disposed && snapshot.status !== "active") this.violate(`actor status ${snapshot.status} before dispose`);
 
     // At most one socket actor alive, none after dispose.
     if (this.live > 1) this.violate(`${this.live} socket actors alive`);
@@ -709,14 +1254,11 @@ export class ChartHarness {
         this.violate(`nextRetryDelay ${context.nextRetryDelay} was never announced (last ${this.lastReconnectingDelay})`);
       }
     }
-    if (!this.disposed && JSON.stringify(value) === JSON.stringify({ backingOff: "waiting" }) && context.nextRetryDelay === null) {
-      this.violate("waiting for a retry without a delay");
-    }
-    // The retry timer fires when due: waiting, it is not overdue.
-    if (!this.disposed && JSON.stringify(value) === JSON.stringify({ backingOff: "waiting" })) {
-      if (context.nextRetryAt === null || context.nextRetryAt <= now) {
-        this.violate(`waiting for a retry due at ${context.nextRetryAt}, now ${now}`);
-      }
+    const waiting = JSON.stringify(value) === JSON.stringify({ backingOff: "waiting" });
+    if (!this.disposed && waiting && context.nextRetryDelay === null) this.violate("waiting for a retry without a delay");
+    // The retry timer fires when due on the monotonic clock, whatever the wall clock does: waiting, it is not overdue.
+    if (!this.disposed && waiting && (context.timerDue === null || context.timerDue.monotonic <= now)) {
+      this.violate(`waiting for a retry due at ${JSON.stringify(context.timerDue)} (monotonic), now ${now}`);
     }
 
     // The socket agrees with the state.
@@ -732,6 +1274,38 @@ export class ChartHarness {
         this.violate(`connecting, but the socket is ${fake.status} (generation ${fake.generation} vs ${context.generation})`);
       }
     }
+
+    // A dead link is dropped within the bound, however many notifications arrive meanwhile.
+    if (!this.disposed && state === "connected") {
+      const since = this.deadSince();
+      const bound = deadLinkBound(config);
+      if (since !== null && now - since > bound + 1) {
+        this.violate(`a dead link is still connected ${now - since} ms after its last ack (bound ${bound} ms)`);
+      }
+    }
+
+    // Every forceReconnect was acted on by the time its send returned.
+    if (!this.closing) {
+      const lastTicket = this.nextTicket - 1;
+      if (context.forceId !== lastTicket) this.violate(`forceId ${context.forceId} after forceReconnect #${lastTicket}`);
+    }
+
+    // Faults of the functions handed in: each announced once, every callback.failed announced.
+    for (const callback of this.misbehaved) {
+      if (!this.reportedFaults.has(callback) && !this.closing) this.violate(`${callback} misbehaved but was never reported`);
+    }
+    if (this.callbackFailedEmitted !== this.callbackFailedSent) {
+      this.violate(`${this.callbackFailedSent} callback.failed events, ${this.callbackFailedEmitted} callback:failed announced`);
+    }
+
+    // A send on a socket that was lost unconfirmed is announced, whatever a handler did meanwhile.
+    for (const [marker, why] of this.owed) {
+      const record = this.markers.get(marker);
+      if (record && record.unconfirmed === 0) {
+        this.violate(`${marker} (${record.label}) was emitted on a socket ${why} before a heartbeat ack confirmed it, and never announced as unconfirmed`);
+      }
+    }
+    this.owed.clear();
 
     // Queue: bounded, nothing past its expiry, and every send accounted for exactly once.
     const held = queuedMessages(context.queue);
@@ -789,6 +1363,36 @@ export class ChartHarness {
   }
 }
 
+/**
+ * One sequence as the property runs it: the steps, then the faults stop (`heal`), then
+ * dispose and a minute of silence. The system's clock (`Date.now`, a faulty `now`'s stand-in)
+ * and `Math.random` (a faulty `random`'s) are seeded from the setup meanwhile, so that a
+ * shrunk counterexample replays exactly.
+ */
+export function runChartSequence(
+  setup: ChartSetup,
+  steps: Iterable<fc.Command<ChartHarness, ChartHarness>>,
+  coverage: Coverage,
+  breakage?: ChartBreakage,
+): void {
+  const seed = "seed" in setup.random ? setup.random.seed : 0;
+  const systemNow = Date.now;
+  let harness: ChartHarness | null = null;
+  Date.now = () => harness?.systemWall() ?? WALL_EPOCH;
+  try {
+    withMathRandom(mulberry32(seed ^ 0x5eed), () => {
+      const running = new ChartHarness(setup, coverage, breakage);
+      harness = running;
+      fc.modelRun(() => ({ model: running, real: running }), steps);
+      running.heal();
+      running.run({ kind: "dispose" });
+      running.run({ kind: "advance", ms: 60_000 });
+    });
+  } finally {
+    Date.now = systemNow;
+  }
+}
+
 export function describeAction(action: Action): string {
   switch (action.kind) {
     case "send": {
@@ -796,6 +1400,7 @@ export function describeAction(action: Action): string {
         action.mode === "plain" ? undefined : action.mode,
         action.ttl === undefined ? undefined : `ttl ${action.ttl}`,
         action.timeout === undefined ? undefined : `timeout ${action.timeout}`,
+        action.poison ? "unencodable" : undefined,
       ].filter(Boolean);
       return `send(${options.join(", ")})`;
     }
@@ -816,6 +1421,14 @@ export function describeAction(action: Action): string {
       return `advance(${action.ms} ms)`;
     case "sleep":
       return `sleep(${action.ms} ms)`;
+    case "wallStep":
+      return `wallStep(${action.ms > 0 ? "+" : ""}${action.ms} ms)`;
+    case "burst":
+      return `burst(${action.count} × ${action.notification}, ${action.gap} ms apart)`;
+    case "callbackFailed":
+      return `callbackFailed(${action.callback})`;
+    case "react":
+      return `react(${action.on} → ${action.command})`;
     default:
       return action.kind;
   }
@@ -863,9 +1476,25 @@ export const setupArbitrary: fc.Arbitrary<ChartSetup> = fc
       { weight: 4, arbitrary: fc.record({ mode: fc.constant("seeded" as const), seed: fc.integer() }) },
       { weight: 1, arbitrary: fc.constant({ mode: "lowest" as const }) },
       { weight: 1, arbitrary: fc.constant({ mode: "highest" as const }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          mode: fc.constant("faulty" as const),
+          seed: fc.integer(),
+          every: fc.integer({ min: 1, max: 4 }),
+          fault: fc.constantFrom<RandomFault>("throw", "one", "minusOne", "nan"),
+        }),
+      },
+    ),
+    wall: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<WallSpec>({ fault: "none", every: 1 }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({ fault: fc.constantFrom("nan" as const, "infinity" as const, "throw" as const), every: fc.integer({ min: 1, max: 5 }) }),
+      },
     ),
   })
-  .map(({ maxFactor, minFraction, hasTokenProvider, network, random, ...rest }) => ({
+  .map(({ maxFactor, minFraction, hasTokenProvider, network, random, wall, ...rest }) => ({
     config: {
       jitterStrategy: rest.jitterStrategy,
       maxReconnectAttempts: rest.maxReconnectAttempts,
@@ -888,13 +1517,14 @@ export const setupArbitrary: fc.Arbitrary<ChartSetup> = fc
     hasTokenProvider,
     network,
     random,
+    wall,
   }));
 
-const simple = (kind: "connect" | "disconnect" | "forceReconnect" | "authUpdated" | "online" | "offline" | "resume" | "dispose") =>
+const simple = (kind: "connect" | "disconnect" | "forceReconnect" | "authUpdated" | "online" | "offline" | "resume" | "dispose" | "ping") =>
   fc.constant({ kind } as Action);
 const pick = fc.constantFrom("oldest" as const, "newest" as const);
 
-/** One step, weighted so that most sequences connect, fail, queue, retry and expire. */
+/** One step, weighted so that most sequences connect, fail, queue, retry and expire, and meet the faults. */
 export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   // The service's commands.
   { weight: 6, arbitrary: simple("connect") },
@@ -911,12 +1541,15 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
         mode: fc.constantFrom("plain" as const, "plain" as const, "volatile" as const, "callback" as const, "request" as const),
         ttl: fc.option(fc.integer({ min: 1, max: 5000 }), { nil: undefined }),
         timeout: fc.integer({ min: 50, max: 3000 }),
+        // Now and then a payload Socket.IO cannot encode (found only at the emit).
+        poison: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       })
-      .map(({ mode, ttl, timeout }): Action => ({
+      .map(({ mode, ttl, timeout, poison }): Action => ({
         kind: "send",
         mode,
         ...(ttl === undefined ? {} : { ttl }),
         ...(mode === "request" ? { timeout } : {}),
+        ...(poison ? { poison } : {}),
       })),
   },
   // Rare: only time passes after it (every sequence is disposed at its end anyway).
@@ -937,6 +1570,7 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("awaitingToken" as const), awaiting: fc.boolean() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("disconnected" as const), reason: fc.constantFrom(...DISCONNECT_REASONS) }) },
   { weight: 1, arbitrary: fc.constant({ kind: "message" } as Action) },
+  { weight: 1, arbitrary: simple("ping") },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("heartbeatAck" as const), pick }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("ack" as const), pick }) },
   {
@@ -956,6 +1590,34 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("sleep" as const), ms: fc.integer({ min: 1000, max: 60_000 }) }) },
+  // Issue 11's faults: the wall clock stepped (an hour, or a few seconds) either way.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("wallStep" as const),
+      ms: fc.oneof(fc.constantFrom(HOUR, -HOUR), fc.integer({ min: -20_000, max: 20_000 })),
+    }),
+  },
+  // Bursts of notifications, often faster than any ack timeout.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("burst" as const),
+      notification: fc.constantFrom("resume" as const, "offline" as const, "mixed" as const),
+      count: fc.integer({ min: 10, max: 50 }),
+      gap: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 100 })),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("callbackFailed" as const), callback: fc.constantFrom(...SERVICE_CALLBACKS) }) },
+  // Commands from inside handlers.
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("react" as const),
+      on: fc.constantFrom(...REACTION_TRIGGERS),
+      command: fc.constantFrom(...REACTION_COMMANDS),
+    }),
+  },
 );
 
 /** Sequences of 0 to `maxCommands` steps, shrinkable, printed one step per command. */
