@@ -245,6 +245,25 @@ describe("forceReconnection()", () => {
 });
 
 describe("no send lost without a word", () => {
+  it("a listener that forces a reconnection on connection:disconnected does not swallow the lost link's unconfirmed sends", async () => {
+    const { server, received } = await notesServer();
+    const svc = service({ url: server.url, config: { ...FAST_RETRY, heartbeatInterval: 10_000 } });
+    const log = recordEvents(svc, ["message:unconfirmed"]);
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, (context) => context.heartbeatsAcked);
+    svc.on("connection:disconnected", () => void svc.forceReconnection().catch(() => {}));
+    const sends = ["a", "b", "c"];
+    for (const text of sends) svc.send("note", text);
+    await server.kill();
+    await eventually(() => {
+      const accounted = new Set([...received.values, ...log.of("message:unconfirmed").map((sent) => sent.args[0])]);
+      expect(accounted).toEqual(new Set(sends));
+    });
+    // Before the fix: the forced socket cleared the memory first, or the report was dropped as stale.
+    expect(log.of("message:unconfirmed").length + received.count).toBeGreaterThanOrEqual(sends.length);
+  });
+
   it("3,000 sends right after the link went silent: every one delivered or announced, none twice", async () => {
     const received = new Tally<string>();
     const server = await startServer({ onConnection: (socket) => socket.on("note", (text: string) => received.push(text)) });
