@@ -70,6 +70,8 @@ declare global {
   const log: { warn(...args: unknown[]): void };
   const pinoLogger: { debug(object: object, message: string): void };
   function reconcile(event: string, args: unknown[]): void;
+  /** The app's resync after a new (not recovered) session. */
+  function resync(): void;
   function retryLater(): void;
   function markSaved(ok: boolean | undefined): void;
   /*PACKAGE_EXPORTS*/
