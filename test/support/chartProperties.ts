@@ -73,6 +73,16 @@ export const REACTION_COMMANDS = ["forceReconnect", "disconnect", "connect", "se
 type Trigger = (typeof REACTION_TRIGGERS)[number];
 type ReactionCommand = (typeof REACTION_COMMANDS)[number];
 
+/** What apps write in their listeners (issue 11's examples first): drawn as often as every other pair together. */
+const LISTENER_HABITS: readonly { on: Trigger; command: ReactionCommand }[] = [
+  { on: "connection:max_attempts_reached", command: "forceReconnect" },
+  { on: "connection:disconnected", command: "forceReconnect" },
+  { on: "connection:disconnected", command: "disconnect" },
+  { on: "connection:connected", command: "send" },
+  { on: "connection:auth_required", command: "authUpdated" },
+  { on: "connection:reconnecting", command: "online" },
+];
+
 const HOUR = 3_600_000;
 
 /** The system's wall clock at simulated time 0 (`Date.now` reads this plus the simulated time in a sequence). */
@@ -295,8 +305,13 @@ export interface Coverage {
   healedFrom: Map<string, number>;
   /** The longest simulated time from the faults stopping to `connected`. */
   longestHeal: number;
-  /** Dead links dropped by the heartbeat (after an accepted ack), those during a burst, and the slowest as a share of the bound. */
+  /**
+   * Dead links dropped by the heartbeat (after an accepted ack): in all, those with
+   * notifications (resume, offline) arriving between the last ack and the drop, those dropped
+   * in the middle of a burst, and the slowest as a share of the bound.
+   */
   deadLinks: number;
+  deadLinksNotified: number;
   deadLinksInBursts: number;
   slowestDetection: number;
 }
@@ -316,6 +331,7 @@ export function emptyCoverage(): Coverage {
     healedFrom: new Map(),
     longestHeal: 0,
     deadLinks: 0,
+    deadLinksNotified: 0,
     deadLinksInBursts: 0,
     slowestDetection: 0,
   };
@@ -396,6 +412,8 @@ export class ChartHarness {
   private lastSleepEnd = -Infinity;
   /** Inside a burst step. */
   private bursting = false;
+  /** When the chart last processed a notifyResume() or notifyOffline(). */
+  private lastNotificationAt = -Infinity;
   /**
    * Sends emitted on a socket that was then lost (a drop the service did not cause, or the drop
    * for missed heartbeats) before a heartbeat ack confirmed them: each is owed a
@@ -518,6 +536,7 @@ export class ChartHarness {
       this.macrostepEvent = event.event;
       if (event.event.type === "network.online") this.network = "online";
       if (event.event.type === "network.offline") this.network = "offline";
+      if (event.event.type === "network.offline" || event.event.type === "power.resume") this.lastNotificationAt = this.clock.now();
     } else if (event.type === "@xstate.snapshot") {
       this.macrostepEvent = null;
     }
@@ -668,10 +687,7 @@ export class ChartHarness {
     for (const { marker } of this.fake.unconfirmed) this.owed.set(marker, why);
   }
 
-  /**
-   * As the real actor: what its list holds now, tagged with the generation of the socket that
-   * was lost (a newer socket's handshake has already cleared the list, as the real one does).
-   */
+  /** As the real actor's close for missed heartbeats: what its list holds, for the socket that was dropped. */
   private reportUnconfirmed(generation: number): void {
     if (this.fake.unconfirmed.length === 0) return;
     const messages = this.fake.unconfirmed.map(({ marker }) => ({ event: "note", args: [marker] }));
@@ -813,6 +829,7 @@ export class ChartHarness {
     const took = this.clock.now() - since;
     const bound = deadLinkBound(this.config);
     this.coverage.deadLinks += 1;
+    if (this.lastNotificationAt >= since) this.coverage.deadLinksNotified += 1;
     if (this.bursting) this.coverage.deadLinksInBursts += 1;
     this.coverage.slowestDetection = Math.max(this.coverage.slowestDetection, took / bound);
     if (took > bound + 1) this.violate(`a dead link was dropped ${took} ms after its last ack (bound ${bound} ms)`);
@@ -991,13 +1008,17 @@ export class ChartHarness {
       case "awaitingToken":
         this.report({ type: "socket.awaitingToken", generation, awaiting: action.awaiting });
         break;
-      case "disconnected":
-        // As the real actor's "disconnect" handler: the loss, then what it could not confirm.
+      case "disconnected": {
+        // As the real actor's "disconnect" handler: what it could not confirm is taken first (a
+        // handler may open the next socket while the loss is reported), reported after the loss.
         if (fake.status === "connected") this.owe(`lost with "${action.reason}" (generation ${generation})`);
+        const lost = fake.unconfirmed.map(({ marker }) => ({ event: "note", args: [marker] }));
+        fake.unconfirmed = [];
         this.loseSocket("failed");
         this.report({ type: "socket.disconnected", generation, reason: action.reason });
-        this.reportUnconfirmed(generation);
+        if (lost.length > 0) this.report({ type: "socket.unconfirmed", generation, messages: lost });
         break;
+      }
       case "message":
         this.signOfLife();
         this.report({ type: "socket.message", generation, event: "news", args: ["hello"] });
@@ -1524,6 +1545,20 @@ const simple = (kind: "connect" | "disconnect" | "forceReconnect" | "authUpdated
   fc.constant({ kind } as Action);
 const pick = fc.constantFrom("oldest" as const, "newest" as const);
 
+/** Time as it passes: each timer at its due time. */
+const advanceArbitrary: fc.Arbitrary<Action> = fc.record({
+  kind: fc.constant("advance" as const),
+  ms: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 300, max: 6000 })),
+});
+
+/** Bursts of notifications, often faster than any ack timeout. */
+const burstArbitrary: fc.Arbitrary<Action> = fc.record({
+  kind: fc.constant("burst" as const),
+  notification: fc.constantFrom("resume" as const, "offline" as const, "mixed" as const),
+  count: fc.integer({ min: 10, max: 50 }),
+  gap: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 100 })),
+});
+
 /** One step, weighted so that most sequences connect, fail, queue, retry and expire, and meet the faults. */
 export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   // The service's commands.
@@ -1582,13 +1617,7 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   // Time: as it passes (each timer at its due time), and a sleep (everything due fires at the end).
-  {
-    weight: 10,
-    arbitrary: fc.record({
-      kind: fc.constant("advance" as const),
-      ms: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 300, max: 6000 })),
-    }),
-  },
+  { weight: 10, arbitrary: advanceArbitrary },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("sleep" as const), ms: fc.integer({ min: 1000, max: 60_000 }) }) },
   // Issue 11's faults: the wall clock stepped (an hour, or a few seconds) either way.
   {
@@ -1598,31 +1627,37 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       ms: fc.oneof(fc.constantFrom(HOUR, -HOUR), fc.integer({ min: -20_000, max: 20_000 })),
     }),
   },
-  // Bursts of notifications, often faster than any ack timeout.
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant("burst" as const),
-      notification: fc.constantFrom("resume" as const, "offline" as const, "mixed" as const),
-      count: fc.integer({ min: 10, max: 50 }),
-      gap: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 100 })),
-    }),
-  },
+  { weight: 2, arbitrary: burstArbitrary },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("callbackFailed" as const), callback: fc.constantFrom(...SERVICE_CALLBACKS) }) },
-  // Commands from inside handlers.
+  // Commands from inside handlers: what apps write, or any pair.
   {
     weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("react" as const),
-      on: fc.constantFrom(...REACTION_TRIGGERS),
-      command: fc.constantFrom(...REACTION_COMMANDS),
-    }),
+    arbitrary: fc
+      .oneof(
+        fc.constantFrom(...LISTENER_HABITS),
+        fc.record({ on: fc.constantFrom(...REACTION_TRIGGERS), command: fc.constantFrom(...REACTION_COMMANDS) }),
+      )
+      .map(({ on, command }): Action => ({ kind: "react", on, command })),
   },
 );
 
-/** Sequences of 0 to `maxCommands` steps, shrinkable, printed one step per command. */
-export function sequenceArbitrary(maxCommands: number, replayPath?: string) {
-  return fc.commands([actionArbitrary.map((action) => new Step(action), (step) => (step as Step).action)], {
+/**
+ * The heartbeat's part of the alphabet: a link acked, then left silent under bursts and time.
+ * For a broken heartbeat a dead link hidden by a burst needs an ack followed by a burst fast and
+ * long enough to span the bound; in the whole alphabet that takes thousands of sequences.
+ */
+export const livenessActionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 2, arbitrary: simple("connect") },
+  { weight: 2, arbitrary: fc.constant({ kind: "connected" } as Action) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("heartbeatAck" as const), pick }) },
+  { weight: 3, arbitrary: burstArbitrary },
+  { weight: 2, arbitrary: advanceArbitrary },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("disconnected" as const), reason: fc.constantFrom(...DISCONNECT_REASONS) }) },
+);
+
+/** Sequences of 0 to `maxCommands` steps (of `actions`, the whole alphabet by default), shrinkable, printed one step per command. */
+export function sequenceArbitrary(maxCommands: number, replayPath?: string, actions: fc.Arbitrary<Action> = actionArbitrary) {
+  return fc.commands([actions.map((action) => new Step(action), (step) => (step as Step).action)], {
     maxCommands,
     size: "max",
     ...(replayPath === undefined ? {} : { replayPath }),
