@@ -8,8 +8,12 @@ export type FakeDropReason = "transport close" | "transport error" | "io server 
 /** How the fake server answers handshakes: see {@link FakeServer.answerHandshakes}. */
 export type HandshakePolicy = "accept" | "hold" | "unreachable" | { refuse: string; data?: unknown };
 
-/** A server-side event listener: the client's arguments, then an ack function when the client asked for one. */
-export type FakeServerListener = (...args: unknown[]) => void;
+/**
+ * A server-side event listener: the client's arguments, then an ack function when the client
+ * asked for one. Typed loosely, as Socket.IO's own `socket.on` is.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FakeServerListener = (...args: any[]) => void;
 
 /** One connection as the server sees it (a copy: reading it changes nothing). */
 export interface FakeConnection {
@@ -111,7 +115,8 @@ export interface FakeServer {
    * Handles a client event, as `socket.on(event, listener)` on a real server: the listener
    * gets the arguments, then an ack function when the client asked for one. Leaving it
    * uncalled ignores the emit. `heartbeat` is acked by default; `off("heartbeat")` makes a
-   * server that does not ack it. @example server.on("lookup", (id, ack) => (ack as (r: unknown) => void)({ id }))
+   * server that does not ack it.
+   * @example server.on("lookup", (id, ack) => ack({ id, name: "Ada" }))
    */
   on(event: string, listener: FakeServerListener): void;
   /** Removes the listener of `event`: its emits are received and left unanswered. */
@@ -275,6 +280,8 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
     #session: Session | null = null;
     #pingTimer: unknown = null;
     #pingTimeoutTimer: unknown = null;
+    /** Acks on their way back (with `latency`), cancelled if the connection ends first. */
+    readonly #acksInFlight = new Set<unknown>();
     #opened = false;
 
     constructor(readonly options: SocketIoOptions) {
@@ -424,8 +431,15 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
               acked = true;
               entry.ack = null;
               const wire = transmit(response);
-              if (latency > 0) timers.setTimeout(() => this.#onAck(ackId, wire), latency);
-              else this.#onAck(ackId, wire);
+              if (latency > 0) {
+                const timer = timers.setTimeout(() => {
+                  this.#acksInFlight.delete(timer);
+                  this.#onAck(ackId, wire);
+                }, latency);
+                this.#acksInFlight.add(timer);
+              } else {
+                this.#onAck(ackId, wire);
+              }
             };
       const entry: ReceivedEmit = { event, args, socketId: record.id ?? "", ack };
       received.push(entry);
@@ -474,6 +488,8 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
     }
 
     #stopTimers(): void {
+      for (const timer of this.#acksInFlight) timers.clearTimeout(timer);
+      this.#acksInFlight.clear();
       if (this.#pingTimer !== null) timers.clearTimeout(this.#pingTimer);
       if (this.#pingTimeoutTimer !== null) timers.clearTimeout(this.#pingTimeoutTimer);
       this.#pingTimer = null;

@@ -157,7 +157,7 @@ describe("connections", () => {
 
   it("on() handles client emits with acks, off() leaves them unanswered; received lists them all", async () => {
     const { clock, server, service } = rig();
-    server.on("lookup", (id, ack) => (ack as (reply: unknown) => void)({ id, name: "Ada" }));
+    server.on("lookup", (id, ack) => ack({ id, name: "Ada" }));
     service.connect();
     await expect(service.request("lookup", 7)).resolves.toEqual({ id: 7, name: "Ada" });
     server.off("lookup");
@@ -191,12 +191,16 @@ describe("connections", () => {
     expect(calls[0]![0]).toBeInstanceOf(Error);
   });
 
-  it("latency delays every ack: the service measures it", () => {
-    const { clock, service } = rig({ config: { ...FAST, heartbeatInterval: 1000 } }, { latency: 40 });
+  it("latency delays every ack: the service measures it; an ack still on its way dies with its connection", () => {
+    const { clock, server, service } = rig({ config: { ...FAST, heartbeatInterval: 1000 } }, { latency: 40 });
     service.connect();
     expect(service.getStatus().latency).toBeNull();
     clock.runFor(40);
     expect(service.getStatus().latency).toBe(40);
+    clock.runFor(960);
+    service.dispose();
+    expect(server.openSockets).toBe(0);
+    expect(clock.nextTimerAt()).toBeNull();
   });
 
   it("what the app cannot encode throws at send, as with socket.io-client", () => {
