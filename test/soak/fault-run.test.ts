@@ -3,6 +3,7 @@ import { io, type Socket as ClientSocket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../bench/lib/prng.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
+import type { CallbackName } from "../../src/machine/environment.js";
 import { SERVICE_EVENT_NAMES } from "../../src/services/WebSocketService.js";
 import { eventually, waitForEvent, waitForState } from "../support/events.js";
 import { integrationRig } from "../support/integration.js";
@@ -17,11 +18,24 @@ import { scaled } from "../support/scale.js";
  * - a proxy cut (every connection reset);
  * - an auth flip: the server accepts a new token and revokes the current one (cutting the
  *   session), the app hands the new token over a moment later;
- * - offline for a while, then online; a resume (wake from sleep).
+ * - offline for a while, then online; a resume (wake from sleep);
+ * - issue 11's faults: the wall clock (`now`) stepped an hour either way; bursts of 10-50
+ *   notifyResume()/notifyOffline() faster than any ack timeout; forceReconnection() from a
+ *   button, sometimes while the network is reported offline;
+ * and throughout, also from issue 11:
+ * - user functions that misbehave, fixed per run: an `inspect` observer and a `logger` that
+ *   throw (always or now and then), an `isAuthError` that throws or returns a non-boolean, a
+ *   `random` that returns 1 or throws now and then;
+ * - unencodable sends: a BigInt (must be refused at send() with a TypeError) and a throwing
+ *   `toJSON` (refused, or dropped and announced);
+ * - calls from inside listeners: forceReconnection() (or connect()) from
+ *   `connection:max_attempts_reached` (maxReconnectAttempts is small, so outages exhaust it),
+ *   forceReconnection() from `connection:disconnected`, send() from `connection:connected`.
  *
- * The schedule (fault kinds, durations, gaps) and the sends come from PRNGs seeded with the
- * printed seed; `SOFTPHONE_SOAK_SEED=<seed>` replays it. Real time still decides how faults
- * and the service's timers interleave, so a replay is the same schedule, not the same run.
+ * The schedule (fault kinds, durations, gaps), the misbehaving functions, the listeners'
+ * choices and the sends come from PRNGs seeded with the printed seed;
+ * `SOFTPHONE_SOAK_SEED=<seed>` replays it. Real time still decides how faults and the
+ * service's timers interleave, so a replay is the same schedule, not the same run.
  *
  * Invariants, checked on every chart transition, every server connection, every socket the
  * service creates, and every 5 ms:
@@ -38,8 +52,12 @@ import { scaled } from "../support/scale.js";
  * At the end (faults stopped, server up, link restored, online, valid token) the service is
  * connected again, and every send marker is accounted for exactly once: received by the
  * server, or announced by `message:dropped`, or by `message:unconfirmed` (which may also have
- * been received: allowed, it is never resent). No marker reaches the server twice. No service
- * call or listener throws, and the process sees no unhandled rejection or uncaught exception.
+ * been received: allowed, it is never resent), or refused at send() with a TypeError (an
+ * unencodable payload: a BigInt always is; a throwing `toJSON` is refused or dropped, and
+ * never received). No marker reaches the server twice. No service call or listener throws,
+ * the process sees no unhandled rejection or uncaught exception, every misbehaving function
+ * is announced once as `callback:failed` (and no other), and every forceReconnection()
+ * promise settles (one made while offline within a few seconds: it tries once and settles).
  */
 
 const DURATION = scaled(8_000, 60_000);
@@ -65,7 +83,8 @@ const CONFIG = {
   maxDelay: 400,
   jitterRange: 50,
   connectionTimeout: 800,
-  maxReconnectAttempts: 100_000,
+  // Small: an outage exhausts it now and then, and a listener of max_attempts_reached reacts.
+  maxReconnectAttempts: 3,
   reconnectOnServerDisconnect: true,
   stablePeriod: 1_000,
   // Small, so that outages overflow and expire queued sends too.
@@ -76,10 +95,52 @@ const CONFIG = {
 /** The service is connected again within this long after the faults stop (generous: a retry is ≤ ~450 ms). */
 const RECONNECT_BOUND = 10_000;
 
-const FAULT_KINDS = ["kill", "kick", "blackhole", "cut", "authFlip", "offline", "resume"] as const;
+const FAULT_KINDS = ["kill", "kick", "blackhole", "cut", "authFlip", "offline", "resume", "wallStep", "burst", "force"] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
 
+const HOUR = 3_600_000;
+
+/** A forceReconnection() made while offline tries once and settles: well within this. */
+const OFFLINE_FORCE_BOUND = 5_000;
+
+/** How each function the app hands in misbehaves in a run (all four do), chosen from the seed. */
+interface Misbehaviour {
+  inspect: "throws" | "throwsSometimes";
+  logger: "throws" | "throwsSometimes";
+  isAuthError: "throws" | "notBoolean";
+  random: "returnsOne" | "throws" | "both";
+}
+
+function misbehaviourOf(random: () => number): Misbehaviour {
+  const pick = <T,>(options: readonly T[]): T => options[Math.floor(random() * options.length)]!;
+  return {
+    inspect: pick(["throws", "throwsSometimes"] as const),
+    logger: pick(["throws", "throwsSometimes"] as const),
+    isAuthError: pick(["throws", "notBoolean"] as const),
+    random: pick(["returnsOne", "throws", "both"] as const),
+  };
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What `promise` settles with, or `fallback()` if it has not settled within `ms` (the timer is cleared either way). */
+async function within<T, F>(promise: Promise<T>, ms: number, fallback: () => F): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** JSON for the timeline; a payload with a throwing toJSON (this run sends some) is named, not thrown. */
+function printable(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, field: unknown) => (typeof field === "bigint" ? `${field}n` : field));
+  } catch {
+    return "[a payload JSON cannot encode]";
+  }
+}
 
 const rig = integrationRig();
 
@@ -89,6 +150,8 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
     const faultRandom = mulberry32(SEED);
     const sendRandom = mulberry32(SEED ^ 0x5bd1e995);
     const jitterRandom = mulberry32(SEED ^ 0x9e3779b9);
+    const reactRandom = mulberry32(SEED ^ 0x2545f491);
+    const misbehaviour = misbehaviourOf(mulberry32(SEED ^ 0x27d4eb2f));
     const between = (random: () => number, low: number, high: number) => Math.round(low + random() * (high - low));
 
     const started = Date.now();
@@ -182,17 +245,58 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       const events = new Map<string, number>();
       const dropped = new Map<string, string[]>();
       const unconfirmed = new Map<string, number>();
+      // ---- the functions the app hands in, misbehaving as this run's seed says.
+      const misbehaved = new Set<CallbackName>();
+      const calls = { inspect: 0, logger: 0, random: 0 };
+      const sometimes = (count: number) => count % 97 === 0;
+      let wallOffset = 0;
       const service = rig.service({
         url: proxy.url,
         auth: { token: currentToken },
         config: CONFIG,
+        now: () => Date.now() + wallOffset,
+        inspect: () => {
+          calls.inspect += 1;
+          if (misbehaviour.inspect === "throws" || sometimes(calls.inspect)) {
+            misbehaved.add("inspect");
+            throw new Error("inspector crashed");
+          }
+        },
+        logger: () => {
+          calls.logger += 1;
+          if (misbehaviour.logger === "throws" || sometimes(calls.logger)) {
+            misbehaved.add("logger");
+            throw new Error("log sink full");
+          }
+        },
+        isAuthError: () => {
+          misbehaved.add("isAuthError");
+          if (misbehaviour.isAuthError === "throws") throw new Error("classifier bug");
+          return "yes" as unknown as boolean;
+        },
         // WebSocket only. The server-side count ties a socket to the one TCP connection its
         // transport runs over; an Engine.IO polling session runs over many (one per request,
         // kept alive or not), so a polling socket whose goodbye was lost could not be told from
         // a live one. So this run does not cover the polling fallback under faults.
         socketOptions: { transports: ["websocket"] },
-        random: jitterRandom,
-        onListenerError: (error, name) => listenerErrors.push(`${name}: ${String(error)}`),
+        random: () => {
+          calls.random += 1;
+          const value = jitterRandom();
+          if (misbehaviour.random !== "throws" && calls.random % 5 === 0) {
+            misbehaved.add("random");
+            return 1;
+          }
+          if (misbehaviour.random !== "returnsOne" && calls.random % 7 === 3) {
+            misbehaved.add("random");
+            throw new Error("entropy ran out");
+          }
+          return value;
+        },
+        onListenerError: (error, name) => {
+          // A throwing logger is reported here too (by design): expected, this run's logger throws.
+          if (name === "logger") return;
+          listenerErrors.push(`${name}: ${String(error)}`);
+        },
         socketFactory: (url, options) => {
           check("before a new socket");
           const socket = io(url, options);
@@ -218,7 +322,7 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       for (const name of eventNames) {
         service.on(name, (payload) => {
           events.set(name, (events.get(name) ?? 0) + 1);
-          if (name !== "connection:health_check") log(`${name} ${JSON.stringify(payload)}`);
+          if (name !== "connection:health_check") log(`${name} ${printable(payload)}`);
         });
       }
       service.on("message:dropped", ({ event, args, reason }) => {
@@ -230,6 +334,47 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
         if (event !== "m") return;
         const marker = args[0] as string;
         unconfirmed.set(marker, (unconfirmed.get(marker) ?? 0) + 1);
+      });
+      const announcedFaults = new Map<CallbackName, number>();
+      service.on("callback:failed", ({ callback }) => announcedFaults.set(callback, (announcedFaults.get(callback) ?? 0) + 1));
+
+      // ---- forceReconnection(): every promise must settle.
+      const forces: { via: string; outcome: string | null; promise: Promise<unknown> }[] = [];
+      const force = (via: string): Promise<unknown> | null => {
+        let promise: Promise<void>;
+        try {
+          promise = service.forceReconnection();
+        } catch (error) {
+          serviceErrors.push(`forceReconnection (${via}): ${String(error)}`);
+          return null;
+        }
+        const entry: (typeof forces)[number] = { via, outcome: null, promise: Promise.resolve() };
+        entry.promise = promise.then(
+          () => (entry.outcome = "resolved"),
+          (error: unknown) => (entry.outcome = `rejected: ${error instanceof Error ? error.message : String(error)}`),
+        );
+        forces.push(entry);
+        log(`forceReconnection (${via})`);
+        return entry.promise;
+      };
+
+      // ---- calls from inside listeners, while the faults last.
+      let reacting = true;
+      const reactions = { forceFromDisconnected: 0, forceFromMaxAttempts: 0, connectFromMaxAttempts: 0, sendFromConnected: 0 };
+      service.on("connection:disconnected", () => {
+        if (!reacting || reactRandom() >= 0.25) return;
+        reactions.forceFromDisconnected += 1;
+        force("from connection:disconnected");
+      });
+      service.on("connection:max_attempts_reached", () => {
+        if (!reacting) return;
+        if (reactRandom() < 0.7) {
+          reactions.forceFromMaxAttempts += 1;
+          force("from connection:max_attempts_reached");
+        } else {
+          reactions.connectFromMaxAttempts += 1;
+          call("connect from connection:max_attempts_reached", () => service.connect());
+        }
       });
       // Connections in order, and whether the server acked a heartbeat on each (reported in the summary).
       const connections: { socketId: string; at: number; acked: boolean }[] = [];
@@ -254,25 +399,54 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       const sent: string[] = [];
       /** Where each marker went out: the connection it was sent on, or null if it was queued. */
       const sentOn = new Map<string, { at: number; socketId: string | null }>();
+      /** Unencodable sends by payload, and the markers send() refused with a TypeError. */
+      const unencodable = new Map<string, "bigint" | "toJSON">();
+      const refused = new Set<string>();
+      let nextMarker = 0;
+      const sendMarker = (kind: number, via: string) => {
+        const marker = `m${nextMarker++}`;
+        if (kind < 0.1) call("sendWith volatile", () => service.sendWith({ volatile: true }, "m", marker));
+        else if (kind < 0.2) call("sendWith ttl", () => service.sendWith({ ttl: between(sendRandom, 200, 2_000) }, "m", marker));
+        else if (kind < 0.26) {
+          const payload = kind < 0.23 ? "bigint" : "toJSON";
+          unencodable.set(marker, payload);
+          const argument =
+            payload === "bigint"
+              ? { id: 10n }
+              : {
+                  toJSON() {
+                    throw new Error("cannot serialise this");
+                  },
+                };
+          try {
+            service.send("m", marker, argument);
+          } catch (error) {
+            if (error instanceof TypeError && /cannot be encoded by Socket\.IO/.test(error.message)) refused.add(marker);
+            else serviceErrors.push(`send ${payload}: ${String(error)}`);
+          }
+        } else call("send", () => service.send("m", marker));
+        sent.push(marker);
+        const status = service.getStatus();
+        sentOn.set(marker, { at: Date.now(), socketId: status.isConnected ? status.socketId : null });
+        log(`send ${marker} ${via} (${service.getStatus().state})`);
+        return marker;
+      };
+      service.on("connection:connected", () => {
+        if (!reacting || reactRandom() >= 0.3) return;
+        reactions.sendFromConnected += 1;
+        sendMarker(sendRandom(), "from connection:connected");
+      });
       const requests: Promise<unknown>[] = [];
       let requestsResolved = 0;
       let requestsRejected = 0;
       let sending = true;
       const sendLoop = (async () => {
-        let next = 0;
         while (sending) {
-          const marker = `m${next++}`;
           const kind = sendRandom();
-          if (kind < 0.1) call("sendWith volatile", () => service.sendWith({ volatile: true }, "m", marker));
-          else if (kind < 0.2) call("sendWith ttl", () => service.sendWith({ ttl: between(sendRandom, 200, 2_000) }, "m", marker));
-          else call("send", () => service.send("m", marker));
-          sent.push(marker);
-          const status = service.getStatus();
-          sentOn.set(marker, { at: Date.now(), socketId: status.isConnected ? status.socketId : null });
-          log(`send ${marker} (${service.getStatus().state})`);
+          const marker = sendMarker(kind, "");
           if (kind > 0.97) {
             requests.push(
-              service.requestWith({ timeout: 1_500 }, "r", `r${next}`).then(
+              service.requestWith({ timeout: 1_500 }, "r", `r${marker}`).then(
                 () => (requestsResolved += 1),
                 () => (requestsRejected += 1),
               ),
@@ -284,6 +458,7 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
 
       // ---- the fault schedule.
       const faultCounts = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+      let burstNotifications = 0;
       const schedule: string[] = [];
       let tokenNumber = 0;
       const faults: Record<FaultKind, () => Promise<void>> = {
@@ -313,6 +488,36 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
           call("notifyOnline", () => service.notifyOnline());
         },
         resume: async () => call("notifyResume", () => service.notifyResume()),
+        wallStep: async () => {
+          wallOffset += (faultRandom() < 0.5 ? -1 : 1) * HOUR;
+          log(`wall clock now ${wallOffset / HOUR} h off`);
+        },
+        burst: async () => {
+          const count = between(faultRandom, 10, 50);
+          const which = faultRandom();
+          let wentOffline = false;
+          for (let index = 0; index < count; index++) {
+            const offline = which < 1 / 3 || (which < 2 / 3 && index % 3 === 0);
+            wentOffline ||= offline;
+            burstNotifications += 1;
+            if (offline) call("notifyOffline", () => service.notifyOffline());
+            else call("notifyResume", () => service.notifyResume());
+            if (faultRandom() < 0.5) await sleep(between(faultRandom, 0, 20));
+          }
+          if (wentOffline) call("notifyOnline", () => service.notifyOnline());
+        },
+        force: async () => {
+          if (faultRandom() >= 0.5) {
+            force("a button");
+            return;
+          }
+          call("notifyOffline", () => service.notifyOffline());
+          const settled = force("a button, while offline");
+          if (settled && (await within(settled, OFFLINE_FORCE_BOUND, () => "timeout")) === "timeout") {
+            violation(`forceReconnection() while offline did not settle within ${OFFLINE_FORCE_BOUND} ms`);
+          }
+          call("notifyOnline", () => service.notifyOnline());
+        },
       };
       while (elapsed() < DURATION) {
         const kind = FAULT_KINDS[Math.floor(faultRandom() * FAULT_KINDS.length)]!;
@@ -326,7 +531,9 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       sending = false;
       await sendLoop;
 
-      // ---- the faults stop: everything restored (each fault restores its own), online, valid token.
+      // ---- the faults stop: everything restored (each fault restores its own), online, valid
+      // token, no listener reacting. (The misbehaving functions stay: they are the app's.)
+      reacting = false;
       proxy.restore();
       await server.listen();
       call("notifyOnline", () => service.notifyOnline());
@@ -349,6 +556,12 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       }
       expect(fenceMs, "the fence was acked on a connection after the faults stopped").toBeGreaterThanOrEqual(0);
       await Promise.all(requests);
+      // Every forceReconnection() settles: connected now, so any still waiting resolves at once.
+      const unsettled = await within(
+        Promise.all(forces.map((entry) => entry.promise)).then(() => 0),
+        RECONNECT_BOUND,
+        () => forces.filter((entry) => entry.outcome === null).length,
+      );
       check("end");
       clearInterval(sampler);
       sampler = undefined;
@@ -362,6 +575,16 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
         const r = received.get(marker) ?? 0;
         const d = dropped.get(marker)?.length ?? 0;
         const u = unconfirmed.get(marker) ?? 0;
+        const payload = unencodable.get(marker);
+        if (payload === "bigint" && !refused.has(marker)) problems.push(`${marker} (a BigInt) was not refused at send()`);
+        if (payload !== undefined && r > 0) problems.push(`${marker} (unencodable: ${payload}) received ${r} times`);
+        if (refused.has(marker)) {
+          if (d + u > 0) problems.push(`${marker} refused at send() but also announced (${d} dropped, ${u} unconfirmed)`);
+          continue;
+        }
+        if (d > 0 && payload === undefined && dropped.get(marker)!.includes("unencodable")) {
+          problems.push(`${marker} (encodable) dropped as unencodable`);
+        }
         if (r > 1) problems.push(`${marker} received ${r} times`);
         if (d > 1 || u > 1) problems.push(`${marker} announced ${d} dropped, ${u} unconfirmed`);
         if (d > 0 && (r > 0 || u > 0)) problems.push(`${marker} dropped (${dropped.get(marker)!.join()}) but also received ${r} / unconfirmed ${u}`);
@@ -372,13 +595,21 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
         if (r > 0 && u > 0) receivedAndUnconfirmed += 1;
       }
       for (const marker of received.keys()) if (!sentSet.has(marker)) problems.push(`${marker} received but never sent`);
+      for (const [callback, count] of announcedFaults) {
+        if (count > 1) problems.push(`callback:failed announced ${count} times for ${callback}`);
+        if (!misbehaved.has(callback)) problems.push(`callback:failed announced for ${callback}, which behaved`);
+      }
+      for (const callback of misbehaved) if (!announcedFaults.has(callback)) problems.push(`${callback} misbehaved but was never announced`);
       const dropReasons: Record<string, number> = {};
       for (const reasons of dropped.values()) for (const reason of reasons) dropReasons[reason] = (dropReasons[reason] ?? 0) + 1;
 
       console.log(
         [
           `fault-run seed ${SEED}: ${DURATION} ms of faults, ${elapsed()} ms wall`,
-          `faults: ${JSON.stringify(faultCounts)} (${schedule.length} in all)`,
+          `faults: ${JSON.stringify(faultCounts)} (${schedule.length} in all; ${burstNotifications} burst notifications)`,
+          `misbehaving functions: ${JSON.stringify(misbehaviour)}; misbehaved ${JSON.stringify([...misbehaved])} (calls ${JSON.stringify(calls)}); callback:failed ${JSON.stringify(Object.fromEntries(announcedFaults))}`,
+          `unencodable sends: ${[...unencodable.values()].filter((p) => p === "bigint").length} BigInt, ${[...unencodable.values()].filter((p) => p === "toJSON").length} toJSON; refused ${refused.size}, dropped unencodable ${dropReasons.unencodable ?? 0}`,
+          `from listeners: ${JSON.stringify(reactions)}; forceReconnection() ${forces.length} (${forces.filter((entry) => entry.outcome === "resolved").length} resolved, ${forces.filter((entry) => entry.outcome?.startsWith("rejected")).length} rejected, ${unsettled} unsettled)`,
           `schedule: ${schedule.join(" ")}`,
           `sends: ${sent.length}, received ${[...received.keys()].length}, dropped ${dropped.size} ${JSON.stringify(dropReasons)}, unconfirmed ${unconfirmed.size} (of which also received ${receivedAndUnconfirmed}), queued at the end ${service.getStatus().queuedMessages}`,
           `connections: ${connections.length}, ${connections.filter((connection) => !connection.acked).length} without a heartbeat ack`,
@@ -396,6 +627,7 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
       expect(processErrors).toEqual([]);
       expect(service.getStatus().queuedMessages).toBe(0);
       expect(requestsResolved + requestsRejected).toBe(requests.length);
+      expect(unsettled, "forceReconnection() promises that never settled").toBe(0);
       // The run did meet faults and the service did carry traffic through them.
       expect(schedule.length).toBeGreaterThan(3);
       expect(received.size).toBeGreaterThan(0);
