@@ -30,6 +30,7 @@ export const DEFAULT_CONFIG: Readonly<ConnectionConfig> = Object.freeze({
   stablePeriod: 5000,
   sleepThreshold: 15000,
   reconnectOnServerDisconnect: false,
+  awaitSessionRecovery: false,
 } satisfies ConnectionConfig);
 
 /**
@@ -40,7 +41,10 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne" | "delay" | "nonNegativeDelay";
 
-const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | "reconnectOnServerDisconnect">, Rule> = {
+/** The keys whose value is a boolean. */
+const BOOLEAN_KEYS = ["reconnectOnServerDisconnect", "awaitSessionRecovery"] as const;
+
+const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | (typeof BOOLEAN_KEYS)[number]>, Rule> = {
   maxReconnectAttempts: "positiveInteger",
   baseDelay: "delay",
   maxDelay: "delay",
@@ -150,11 +154,11 @@ export function resolveConfig(overrides: Partial<ConnectionConfig> | undefined =
       config.jitterStrategy = value as JitterStrategy;
       continue;
     }
-    if (key === "reconnectOnServerDisconnect") {
+    if (key === "reconnectOnServerDisconnect" || key === "awaitSessionRecovery") {
       if (typeof value !== "boolean") {
-        throw new TypeError(`config.reconnectOnServerDisconnect must be a boolean, got ${describeValue(value)}`);
+        throw new TypeError(`config.${key} must be a boolean, got ${describeValue(value)}`);
       }
-      config.reconnectOnServerDisconnect = value;
+      config[key] = value;
       continue;
     }
     const rule = NUMERIC_RULES[key];

@@ -127,6 +127,9 @@ function initialContext(input: ConnectionMachineInput): ConnectionContext {
     forcedAttempt: false,
     socketId: null,
     recovered: false,
+    recoveryWindow: null,
+    lastAckAt: null,
+    recoveryHoldUntil: null,
     connectedAt: null,
     consecutiveFailures: 0,
     heartbeatsAcked: false,
@@ -166,6 +169,12 @@ function dropAnnouncements(
         ]),
   ]);
 }
+
+/**
+ * Slack after the server's ping window before a held retry: its timers and ours do not start
+ * at the same instant, and a handshake that arrives a moment early gets a new session.
+ */
+const RECOVERY_MARGIN_MS = 1000;
 
 /** A message on its way out: from `send`, or back from the socket actor as `socket.undelivered`. */
 export interface OutgoingMessage {
@@ -393,7 +402,8 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         // Whole ms that stay inside each bound: the backoff rounds down (its upper bound is open),
         // the server's hint rounds up (it is a floor).
         // Capped at the timer limit: a server's retryAfter of weeks must not overflow setTimeout.
-        const delay = Math.min(MAX_TIMER_MS, Math.max(Math.floor(backoff), Math.ceil(hinted)));
+        const held = context.recoveryHoldUntil === null ? 0 : context.recoveryHoldUntil - monotonic();
+        const delay = Math.min(MAX_TIMER_MS, Math.max(Math.floor(backoff), Math.ceil(hinted), Math.ceil(held)));
         return {
           backoffStep: step,
           lastDelay: backoff,
@@ -401,6 +411,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           nextRetryAt: now() + delay,
           timerDue: { monotonic: monotonic() + delay, wall: now() + delay },
           retryAfterHint: null,
+          recoveryHoldUntil: null,
           serverHoldUntil: context.retryAfterHint === null ? null : monotonic() + context.retryAfterHint,
         };
       }),
@@ -414,9 +425,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         type: "connection:max_attempts_reached" as const,
         attempts: context.attempt,
       })),
-      setConnected: assign(({ context }, params: { socketId: string; recovered: boolean }) => ({
+      setConnected: assign(
+        ({ context }, params: { socketId: string; recovered: boolean; recoverableWithin: number | null }) => ({
         socketId: params.socketId,
         recovered: params.recovered,
+        recoveryWindow: params.recoverableWithin,
+        lastAckAt: null,
+        recoveryHoldUntil: null,
         connectedAt: monotonic(),
         connectAttempts: context.attempt,
         attempt: 0,
@@ -480,6 +495,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           consecutiveFailures: 0,
           probeAfterResume: false,
           pendingHeartbeats: [],
+          lastAckAt: monotonic(),
         };
       }),
       announceUnconfirmed: enqueueActions(({ enqueue }, params: { messages: { event: string; args: unknown[] }[] }) => {
@@ -515,11 +531,18 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
           consecutiveFailures,
         };
       }),
-      recordHeartbeatLoss: assign({
-        lastError: ({ context }) => ({
+      recordHeartbeatLoss: assign(({ context }) => ({
+        lastError: {
           message: `connection lost: heartbeat timeout (no heartbeat ack ${context.consecutiveFailures} times in a row)`,
-        }),
-      }),
+        },
+        // The server cannot hear our close across a dead link: it keeps the old socket until its
+        // own ping timeout, and stores the session only then. A retry before that would get a
+        // new session where plain socket.io-client, as slow to notice as the server, recovers.
+        recoveryHoldUntil:
+          context.config.awaitSessionRecovery && context.recoveryWindow !== null && context.lastAckAt !== null
+            ? context.lastAckAt + context.recoveryWindow + RECOVERY_MARGIN_MS
+            : null,
+      })),
       recordConnectionLoss: assign((_, params: { reason: string }) => ({
         lastError: { message: `connection lost: ${params.reason}` },
       })),
@@ -741,7 +764,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
             target: "connected",
             actions: {
               type: "setConnected",
-              params: ({ event }) => ({ socketId: event.socketId, recovered: event.recovered }),
+              params: ({ event }) => ({
+                socketId: event.socketId,
+                recovered: event.recovered,
+                recoverableWithin: event.recoverableWithin ?? null,
+              }),
             },
           },
           "socket.connectFailed": [

@@ -133,6 +133,17 @@ interface RecoverableSocket {
   recovered?: boolean;
 }
 
+/**
+ * The server's ping window (pingInterval + pingTimeout from the Engine.IO handshake, ms): how
+ * long it keeps a socket whose link went silent. `null` when the engine does not say.
+ */
+function pingWindowOf(socket: Socket): number | null {
+  const engine = socket.io.engine as unknown as { _pingInterval?: unknown; _pingTimeout?: unknown } | undefined;
+  const interval = engine?._pingInterval;
+  const timeout = engine?._pingTimeout;
+  return typeof interval === "number" && typeof timeout === "number" && interval > 0 && timeout > 0 ? interval + timeout : null;
+}
+
 /** The private session fields of a socket (typed apart: TypeScript hides them on `Socket`). */
 function sessionFields(socket: Socket): RecoverableSocket {
   return socket as unknown as RecoverableSocket;
@@ -311,6 +322,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
           generation: forGeneration,
           socketId: created.id ?? "",
           recovered: sessionFields(created).recovered === true,
+          recoverableWithin: sessionFields(created)._pid ? pingWindowOf(created) : null,
         });
       });
       created.on("connect_error", (error: Error & { data?: unknown }) => {

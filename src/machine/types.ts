@@ -54,6 +54,16 @@ export interface ConnectionConfig {
   sleepThreshold: number;
   /** Reconnect after a server-initiated disconnect (`io server disconnect`) instead of going `idle`. @default false */
   reconnectOnServerDisconnect: boolean;
+  /**
+   * After the heartbeat finds a silent dead link on a server with Connection State Recovery,
+   * hold the first retry until the server's own ping timeout has let the old socket go (the
+   * last heartbeat ack + the server's pingInterval + pingTimeout): only then does the server
+   * keep the session, so the next handshake restores it, as plain socket.io-client's would.
+   * The hold can be long (Socket.IO's defaults: up to 45 s after the last ack), long enough
+   * for queued sends to reach their queueTtl and requests their timeout, so it is opt-in.
+   * `false`: retry at once, into a new session (resync on `recovered: false`). @default false
+   */
+  awaitSessionRecovery: boolean;
 }
 
 /** `{ message, data? }`: errors are kept as printable data. */
@@ -128,6 +138,12 @@ export interface ConnectionContext {
   socketId: string | null;
   /** The server restored the previous session on this connection (Connection State Recovery). */
   recovered: boolean;
+  /** With Connection State Recovery on this connection: the server's ping window (ms), else null. */
+  recoveryWindow: number | null;
+  /** Monotonic ms of the last heartbeat ack on this connection (the link's last proof of life). */
+  lastAckAt: number | null;
+  /** Monotonic ms before which a retry would find the server still holding the lost socket. */
+  recoveryHoldUntil: number | null;
   connectedAt: number | null;
   /** Liveness failures in a row on this connection (missed heartbeat acks). */
   consecutiveFailures: number;
@@ -168,7 +184,13 @@ export type SocketEvent =
    */
   | { type: "socket.started" }
   /** `recovered`: the server restored the previous session (Connection State Recovery). */
-  | { type: "socket.connected"; generation: number; socketId: string; recovered: boolean }
+  /**
+   * `recovered`: the server restored the previous session (Connection State Recovery).
+   * `recoverableWithin`: with recovery on, the server's ping window (pingInterval + pingTimeout,
+   * ms): how long after the link's last sign of life it keeps the old socket before it stores
+   * the session; `null` without recovery.
+   */
+  | { type: "socket.connected"; generation: number; socketId: string; recovered: boolean; recoverableWithin?: number | null }
   | {
       type: "socket.connectFailed";
       generation: number;

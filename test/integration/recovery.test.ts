@@ -449,12 +449,15 @@ describe.each<Transport>(["websocket", "polling"])("Connection State Recovery be
 });
 
 describe("Connection State Recovery beside plain io(): a dead link the server has not noticed yet", () => {
-  it("the service finds the loss first and is back before the server let go: a new session; plain io(), as slow as the server, recovers", async () => {
+  it.each<[boolean, string]>([
+    [true, "the service finds the loss first, holds its retry until the server let go and recovers, as plain io() does"],
+    [false, "(the default) the service is back before the server let go: a new session, the event sent into the dead link lost; plain io() recovers"],
+  ])("awaitSessionRecovery %s: %s", async (awaitSessionRecovery) => {
     // Both links die at once (two proxies). The service's heartbeat finds its loss in about
-    // 200 ms and, its way open again, is back long before the server's ping timeout
-    // (800 + 800 ms) has let the old socket go: there is no session to restore yet, so a new
-    // one, and what was sent into the dead link is lost to it. plain io() learns of the loss
-    // from the same ping timeout as the server, by which time the server keeps its session.
+    // 200 ms. Its close cannot cross the dead link: the server keeps the old socket until its
+    // ping timeout (800 + 800 ms) and stores the session only then. plain io() learns of the
+    // loss from the same ping timeout as the server, by which time the server keeps its
+    // session. With awaitSessionRecovery the service holds its first retry until then too.
     const server = await rig.server({
       reference: false,
       io: { connectionStateRecovery: { maxDisconnectionDuration: 10_000 }, pingInterval: 800, pingTimeout: 800 },
@@ -468,7 +471,14 @@ describe("Connection State Recovery beside plain io(): a dead link the server ha
     const plainProxy = await rig.proxy(server.port, { deadAfterDrop: true });
     const service = rig.service({
       url: serviceProxy.url,
-      config: { ...RETRY, heartbeatInterval: 100, heartbeatTimeout: 100, minHeartbeatTimeout: 50, unhealthyThreshold: 2 },
+      config: {
+        ...RETRY,
+        heartbeatInterval: 100,
+        heartbeatTimeout: 100,
+        minHeartbeatTimeout: 50,
+        unhealthyThreshold: 2,
+        awaitSessionRecovery,
+      },
     });
     const plain = rig.plain(plainProxy.url, { ...PLAIN_RETRY, autoConnect: false });
     const inbox = { service: serviceInbox(service), plain: plainInbox(plain) };
@@ -490,12 +500,16 @@ describe("Connection State Recovery beside plain io(): a dead link the server ha
     const serviceReconnected = waitForEvent(service, "connection:reconnected");
     serviceProxy.restore();
     const { socketId, recovered } = await serviceBack;
-    expect(recovered).toBe(false);
-    expect((await serviceReconnected).recovered).toBe(false);
-    expect(service.getStatus().recovered).toBe(false);
-    expect(socketId).not.toBe(serviceId);
-    // The server still holds the old socket: it has not seen it go.
-    expect(server.socket(serviceId)).toBeDefined();
+    expect(recovered).toBe(awaitSessionRecovery);
+    expect((await serviceReconnected).recovered).toBe(awaitSessionRecovery);
+    expect(service.getStatus().recovered).toBe(awaitSessionRecovery);
+    if (awaitSessionRecovery) {
+      expect(socketId).toBe(serviceId);
+    } else {
+      expect(socketId).not.toBe(serviceId);
+      // The server still holds the old socket: it has not seen it go.
+      expect(server.socket(serviceId)).toBeDefined();
+    }
 
     expect((await plainLost)[0]).toBe("ping timeout");
     await server.disconnectionOf(plainId);
@@ -507,7 +521,9 @@ describe("Connection State Recovery beside plain io(): a dead link the server ha
     await Promise.all([inbox.service.waitFor(2), inbox.plain.waitFor(2)]);
     // A second copy would come in the same flush as the first; a short quiet period shows none did.
     await quietPeriod(150);
-    expect(inbox.service.values.map(({ event }) => event)).toEqual(["welcome", "welcome"]);
+    expect(inbox.service.values.map(({ event }) => event)).toEqual(
+      awaitSessionRecovery ? ["welcome", "into-the-dead-link"] : ["welcome", "welcome"],
+    );
     expect(inbox.plain.values.map(({ event }) => event)).toEqual(["welcome", "into-the-dead-link"]);
   });
 });

@@ -312,3 +312,33 @@ describe("a backoff policy of the app's own (retryDelay)", () => {
     expect(chart.faults.map((fault) => fault.callback)).toEqual(["retryDelay"]);
   });
 });
+
+describe("awaitSessionRecovery: the first retry after a heartbeat-found loss waits for the server to let go", () => {
+  const config = { ...LIVENESS, unhealthyThreshold: 1, baseDelay: 100, maxDelay: 100 };
+
+  it.each<[boolean, number | null, string]>([
+    [true, 45_000, "holds it until the last ack + the server's ping window + 1 s"],
+    [false, 45_000, "does not hold it (the default)"],
+    [true, null, "does not hold it when the server has no recovery (no ping window reported)"],
+  ])("awaitSessionRecovery %s, window %s: %s", (awaitSessionRecovery, recoverableWithin) => {
+    const chart = chartWith((clock) => ({ random: () => 0.5, now: () => clock.now() }), { ...config, awaitSessionRecovery });
+    chart.actor.send({ type: "connect" });
+    chart.socket.report({
+      type: "socket.connected",
+      generation: chart.socket.lastOpen().generation,
+      socketId: "s1",
+      recovered: false,
+      recoverableWithin,
+    });
+    chart.socket.ackHeartbeat();
+    const ackedAt = chart.clock.now();
+    for (let step = 0; step < 600 && chart.topState() === "connected"; step++) runFor(chart.clock, 100);
+    expect(chart.topState()).toBe("backingOff");
+    const retryAt = chart.clock.now() + chart.context().nextRetryDelay!;
+    if (awaitSessionRecovery && recoverableWithin !== null) {
+      expect(retryAt).toBe(ackedAt + recoverableWithin + 1_000);
+    } else {
+      expect(chart.context().nextRetryDelay).toBeLessThan(100);
+    }
+  });
+});

@@ -43,6 +43,7 @@ describe("DEFAULT_CONFIG", () => {
       stablePeriod: 5000,
       sleepThreshold: 15000,
       reconnectOnServerDisconnect: false,
+      awaitSessionRecovery: false,
     });
     expect(JITTER_STRATEGIES).toContain(DEFAULT_CONFIG.jitterStrategy);
     expect(JITTER_STRATEGIES).toEqual(["additive", "full", "decorrelated"]);

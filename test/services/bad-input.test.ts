@@ -46,6 +46,7 @@ const BAD_CONFIG = {
   stablePeriod: -1,
   sleepThreshold: 0,
   reconnectOnServerDisconnect: "no",
+  awaitSessionRecovery: "yes",
 } satisfies Record<keyof ConnectionConfig, unknown>;
 
 /** One bad value per service option. */
