@@ -42,9 +42,9 @@ export const MAX_TIMER_MS = 2_147_483_647;
 type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne" | "delay" | "nonNegativeDelay";
 
 /** The keys whose value is a boolean. */
-const BOOLEAN_KEYS = ["reconnectOnServerDisconnect", "awaitSessionRecovery"] as const;
+type BooleanKey = "reconnectOnServerDisconnect" | "awaitSessionRecovery";
 
-const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | (typeof BOOLEAN_KEYS)[number]>, Rule> = {
+const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | BooleanKey>, Rule> = {
   maxReconnectAttempts: "positiveInteger",
   baseDelay: "delay",
   maxDelay: "delay",
