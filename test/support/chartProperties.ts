@@ -303,8 +303,12 @@ export interface Coverage {
   reactions: Map<string, number>;
   /** Sequences healed (not disposed before the faults stopped), by the state the heal found. */
   healedFrom: Map<string, number>;
-  /** The longest simulated time from the faults stopping to `connected`. */
+  /**
+   * The longest simulated time from the faults stopping to `connected`: in all (a server's
+   * retryAfter hold of weeks is waited out), and where no server hold was in force.
+   */
   longestHeal: number;
+  longestHealUnheld: number;
   /**
    * Dead links dropped by the heartbeat (after an accepted ack): in all, those with
    * notifications (resume, offline) arriving between the last ack and the drop, those dropped
@@ -330,6 +334,7 @@ export function emptyCoverage(): Coverage {
     reactions: new Map(),
     healedFrom: new Map(),
     longestHeal: 0,
+    longestHealUnheld: 0,
     deadLinks: 0,
     deadLinksNotified: 0,
     deadLinksInBursts: 0,
@@ -415,9 +420,10 @@ export class ChartHarness {
   /** When the chart last processed a notifyResume() or notifyOffline(). */
   private lastNotificationAt = -Infinity;
   /**
-   * Sends emitted on a socket that was then lost (a drop the service did not cause, or the drop
-   * for missed heartbeats) before a heartbeat ack confirmed them: each is owed a
-   * `message:unconfirmed` (docs/events.md), by the end of the step that lost the socket.
+   * Sends emitted on a socket that was then lost (a drop the service did not cause, the drop
+   * for missed heartbeats, or a forced reconnection) before a heartbeat ack confirmed them:
+   * each is owed a `message:unconfirmed`, by the end of the step that lost the socket.
+   * (A deliberate end, disconnect() or dispose(), closes gracefully and owes nothing.)
    */
   private readonly owed = new Map<string, string>();
 
@@ -613,6 +619,9 @@ export class ChartHarness {
           this.violate(`open generation ${command.generation} after ${this.lastOpenGeneration}`);
         }
         this.lastOpenGeneration = command.generation;
+        // A connected socket replaced (forceReconnection() on a link that may be dead: that is
+        // when a person presses it): what it could not confirm is owed an announcement too.
+        if (fake.status === "connected") this.owe(`replaced by a forced reconnection (generation ${fake.generation})`);
         Object.assign(fake, freshSocket(command.generation, "handshaking"));
         break;
       }
@@ -1152,6 +1161,7 @@ export class ChartHarness {
     this.log("HEAL: the faults stop");
     const started = this.clock.now();
     const from = JSON.stringify(this.actor.getSnapshot().value);
+    const held = this.actor.getSnapshot().context.serverHoldUntil !== null;
     if (this.network === "offline") this.send({ type: "network.online" }, "heal");
     const timerDue = this.actor.getSnapshot().context.timerDue;
     const deadline = this.isIn({ backingOff: "waiting" }) && timerDue !== null ? Math.max(started, timerDue.monotonic) : started;
@@ -1186,6 +1196,7 @@ export class ChartHarness {
     }
     const took = this.clock.now() - started;
     this.coverage.longestHeal = Math.max(this.coverage.longestHeal, took);
+    if (!held) this.coverage.longestHealUnheld = Math.max(this.coverage.longestHealUnheld, took);
     this.coverage.healedFrom.set(from, (this.coverage.healedFrom.get(from) ?? 0) + 1);
     this.checkInvariants("heal: connecting");
 
@@ -1201,8 +1212,8 @@ export class ChartHarness {
     if (this.topState() !== "connected") {
       this.violate(`healthy, yet ${JSON.stringify(this.actor.getSnapshot().value)} after ${quiet} ms of acked heartbeats`);
     }
-    const held = queueSize(this.actor.getSnapshot().context.queue);
-    if (held > 0) this.violate(`${held} messages still queued after ${quiet} ms on a healthy connection`);
+    const stillQueued = queueSize(this.actor.getSnapshot().context.queue);
+    if (stillQueued > 0) this.violate(`${stillQueued} messages still queued after ${quiet} ms on a healthy connection`);
     for (const [id, ticket] of this.tickets) {
       if (ticket.outcome === "pending") this.violate(`forceReconnect #${id} (${ticket.via}) never settled`);
     }
