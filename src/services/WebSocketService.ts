@@ -313,6 +313,38 @@ function combineInspectors(
 }
 
 /**
+ * The app's timer source, made safe: XState schedules through it in the middle of a step,
+ * where a throw would stop the chart. A `setTimeout` that throws is replaced by the system's
+ * for that timer (and reported once); such timers are cleared with the system's too.
+ */
+function guardTimers(clock: Clock, report: FaultReporter): Clock {
+  const fallbacks = new Set<unknown>();
+  return {
+    setTimeout(fn, timeout) {
+      try {
+        return clock.setTimeout(fn, timeout);
+      } catch (error) {
+        report("clock", `clock.setTimeout threw: ${messageOf(error)}; the system timer is used instead`);
+        const handle = globalThis.setTimeout(fn, timeout);
+        fallbacks.add(handle);
+        return handle;
+      }
+    },
+    clearTimeout(id) {
+      if (fallbacks.delete(id)) {
+        globalThis.clearTimeout(id as ReturnType<typeof globalThis.setTimeout>);
+        return;
+      }
+      try {
+        clock.clearTimeout(id);
+      } catch (error) {
+        report("clock", `clock.clearTimeout threw: ${messageOf(error)}`);
+      }
+    },
+  };
+}
+
+/**
  * The framework-free facade: commands go to the chart as events, everything returned
  * is derived from its snapshot.
  */
@@ -421,7 +453,7 @@ export class WebSocketService {
         customBackoff: options.retryDelay !== undefined,
       },
       ...(inspectors.length > 0 ? { inspect: combineInspectors(inspectors, reportFault) } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.clock ? { clock: guardTimers(options.clock, reportFault) } : {}),
     });
     const settled = this.actor.on("request:settled", ({ ackId, response, error }) => {
       const pending = this.#acks.get(ackId);

@@ -171,6 +171,30 @@ describe("functions the app hands in", () => {
     expect(svc.getStatus()).toMatchObject({ state: "connected", healthScore: 100 });
   });
 
+  it("a clock whose setTimeout and clearTimeout throw: the system's timers stand in, connected, reported once", async () => {
+    const { server, received } = await notesServer();
+    const svc = service({
+      url: server.url,
+      config: { ...FAST_RETRY, heartbeatInterval: 100, heartbeatTimeout: 100, minHeartbeatTimeout: 50 },
+      clock: {
+        setTimeout: () => {
+          throw new Error("timer wheel jammed");
+        },
+        clearTimeout: () => {
+          throw new Error("timer wheel jammed");
+        },
+      },
+    });
+    const faults = faultsOf(svc);
+    svc.connect();
+    await waitForState(svc, "connected");
+    // Heartbeats run on the stand-in timers.
+    const seq = svc.actor.getSnapshot().context.heartbeatSeq;
+    await untilContext(svc, (context) => context.heartbeatSeq >= seq + 2, 3_000);
+    expect(faults).toEqual([{ callback: "clock", message: expect.stringContaining("timer wheel jammed") }]);
+    await livesOn(svc, server, received);
+  });
+
   it("a wall clock (now) stepped back an hour: heartbeats keep going, a queued send still expires on time", async () => {
     const { server } = await notesServer();
     const wall = { offset: 0 };
