@@ -1,18 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
+import { join } from "node:path";
+import type { Browser, ConsoleMessage, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, launchChromium, root, startDemo } from "./support.js";
 
 /**
  * The demo in real Chromium: the page's <WebSocketStatus showDetails> driven through a whole
  * outage story by the demo's own buttons, and checked at 360, 768 and 1280 px. Screenshots of the
  * status card in each state, and of the page at each width, go to docs/screenshots.
  */
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const screenshots = join(root, "docs", "screenshots");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 let demo: ChildProcess;
 let demoUrl: string;
@@ -24,31 +22,11 @@ const consoleErrors: string[] = [];
 /** The browser's own lines for sockets refused or reset during the outages this test causes. */
 const networkLines: string[] = [];
 
-function startDemo(): Promise<string> {
-  demo = spawn(join(root, "node_modules", ".bin", "tsx"), ["demo/server.ts", "--port", "0"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const url = /Demo running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
-      const proxy = /through the proxy http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
-      if (url && proxy) {
-        clearTimeout(timer);
-        socketPort = proxy;
-        resolve(url);
-      }
-    };
-    demo.stdout?.on("data", onData);
-    demo.stderr?.on("data", onData);
-    demo.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited with ${code}:\n${output}`));
-    });
-  });
+async function startDemoServer(): Promise<string> {
+  const started = await startDemo();
+  demo = started.process;
+  socketPort = started.socketPort;
+  return started.url;
 }
 
 function isExpectedNetworkLine(message: ConsoleMessage): boolean {
@@ -137,21 +115,8 @@ async function checkWidths(label: string, screenshotName?: string): Promise<void
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
   mkdirSync(screenshots, { recursive: true });
-  demoUrl = await startDemo();
-  // launch() gives every run a fresh temporary profile (user-data-dir), removed on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  demoUrl = await startDemoServer();
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: HEIGHT } });
   page.on("pageerror", (error) => pageErrors.push(String(error)));
   page.on("console", (message) => {

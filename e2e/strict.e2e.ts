@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import type { ChildProcess } from "node:child_process";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, startDemo } from "./support.js";
 
 /**
  * Issue 12 item 1, once in real Chromium: the machine embedded with @xstate/react's
@@ -10,53 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * handshake (its connectionTimeout is 30 s: a stale attempt would sit in connecting that long),
  * and the server holds exactly one socket.
  */
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
 let demo: ChildProcess;
 let demoUrl: string;
 let browser: Browser;
 
-function startDemo(): Promise<string> {
-  demo = spawn(join(root, "node_modules", ".bin", "tsx"), ["demo/server.ts", "--port", "0"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const url = /Demo running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve(url);
-      }
-    };
-    demo.stdout?.on("data", onData);
-    demo.stderr?.on("data", onData);
-    demo.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited with ${code}:\n${output}`));
-    });
-  });
-}
-
 beforeAll(async () => {
-  demoUrl = await startDemo();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const started = await startDemo();
+  demo = started.process;
+  demoUrl = started.url;
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

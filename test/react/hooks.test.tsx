@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
 import { act, fireEvent, render, renderHook, screen, waitFor } from "@testing-library/react";
-import { Profiler, type ReactNode, StrictMode } from "react";
-import type { Socket } from "socket.io";
+import { StrictMode } from "react";
 import { describe, expect, it, vi } from "vitest";
 import type { WebSocketService } from "../../src/index.js";
 import {
@@ -14,31 +13,9 @@ import {
 } from "../../src/react/index.js";
 import { currentStatus } from "../../src/react/store.js";
 import { waitForEvent, waitForState } from "../support/events.js";
-import { deadUrl, labServer, service } from "./helpers.js";
+import { counted, deadUrl, labServer, service, varyingLatencyServer } from "./helpers.js";
 
-/** A server whose heartbeat acks take 5, 25, 45, 5, ... ms: the latency changes on every beat. */
-async function varyingLatencyServer() {
-  let beat = 0;
-  return labServer({
-    ackHeartbeats: false,
-    onConnection: (socket: Socket) => {
-      socket.on("heartbeat", (...args: unknown[]) => {
-        const ack = args.at(-1);
-        const delay = [5, 25, 45][beat++ % 3]!;
-        if (typeof ack === "function") setTimeout(() => ack(), delay);
-      });
-    },
-  });
-}
 
-/** Counts commits of a subtree. */
-function counted(id: string, counts: Map<string, number>, children: ReactNode): ReactNode {
-  return (
-    <Profiler id={id} onRender={() => counts.set(id, (counts.get(id) ?? 0) + 1)}>
-      {children}
-    </Profiler>
-  );
-}
 
 /** Resolves once `count` further `connection:health_check`-independent latency changes were observed. */
 function latencyChanges(target: WebSocketService, count: number): Promise<number[]> {

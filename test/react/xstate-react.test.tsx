@@ -1,37 +1,16 @@
 // @vitest-environment happy-dom
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { useActorRef, useSelector } from "@xstate/react";
-import { Profiler, type ReactNode } from "react";
-import type { Socket } from "socket.io";
 import { describe, expect, it } from "vitest";
 import { connectionMachine, createSocketActor, type WebSocketService } from "../../src/index.js";
 import { WebSocketProvider, useWebSocketSelector } from "../../src/react/index.js";
 import { waitForState } from "../support/events.js";
-import { labServer, service } from "./helpers.js";
+import { counted, labServer, service, varyingLatencyServer } from "./helpers.js";
 
 // Issue 12 item 3: @xstate/react as a first-class path, both ways, beside the package's own
 // hooks. docs/react.md ("With @xstate/react") shows the same code.
 
-/** A server whose heartbeat acks take 5, 25, 45, 5, ... ms: the latency changes on every beat. */
-async function varyingLatencyServer() {
-  let beat = 0;
-  return labServer({
-    ackHeartbeats: false,
-    onConnection: (socket: Socket) => {
-      socket.on("heartbeat", (...args: unknown[]) => {
-        const ack = args.at(-1);
-        const delay = [5, 25, 45][beat++ % 3]!;
-        if (typeof ack === "function") setTimeout(() => ack(), delay);
-      });
-    },
-  });
-}
 
-const counted = (id: string, counts: Map<string, number>, children: ReactNode) => (
-  <Profiler id={id} onRender={() => counts.set(id, (counts.get(id) ?? 0) + 1)}>
-    {children}
-  </Profiler>
-);
 
 const topLevel = (value: unknown) => (typeof value === "string" ? value : Object.keys(value as object)[0]!);
 
