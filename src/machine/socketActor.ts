@@ -376,6 +376,9 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     };
 
     const open = async (forGeneration: number) => {
+      // A connected socket replaced (forceReconnection(), usually pressed because the link
+      // seems dead): what it could not confirm is announced, not forgotten with it.
+      if (socket?.connected) reportUnconfirmed(generation);
       close(false);
       generation = forGeneration;
       let payload: Record<string, unknown> | null = credentials.token

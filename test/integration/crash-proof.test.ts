@@ -288,6 +288,28 @@ describe("no send lost without a word", () => {
     expect(log.of("message:unconfirmed").length + received.count).toBeGreaterThanOrEqual(sends.length);
   });
 
+  it("sends on a silent link that forceReconnection() replaces before the heartbeat finds it: each delivered or announced", async () => {
+    const received = new Tally<string>();
+    const server = await startServer({ onConnection: (socket) => socket.on("note", (text: string) => received.push(text)) });
+    const proxy = cleanup.add(await TcpProxy.start(server.port), (p) => p.close());
+    const svc = service({ url: proxy.url, config: { ...FAST_RETRY, heartbeatInterval: 10_000 } });
+    const log = recordEvents(svc, ["message:unconfirmed"]);
+    svc.connect();
+    await waitForState(svc, "connected");
+    await untilContext(svc, (context) => context.heartbeatsAcked);
+    proxy.blackhole();
+    const sends = ["x1", "x2", "x3"];
+    for (const text of sends) svc.send("note", text);
+    proxy.restore();
+    // A person presses Reconnect: the old socket goes before any heartbeat could vouch for the sends.
+    await svc.forceReconnection();
+    await eventually(() => {
+      const accounted = new Set([...received.values, ...log.of("message:unconfirmed").map((sent) => sent.args[0] as string)]);
+      expect(accounted).toEqual(new Set(sends));
+    });
+    expect(log.of("message:unconfirmed").map((sent) => sent.args[0])).toEqual(sends);
+  });
+
   it("3,000 sends right after the link went silent: every one delivered or announced, none twice", async () => {
     const received = new Tally<string>();
     const server = await startServer({ onConnection: (socket) => socket.on("note", (text: string) => received.push(text)) });

@@ -621,7 +621,10 @@ export class ChartHarness {
         this.lastOpenGeneration = command.generation;
         // A connected socket replaced (forceReconnection() on a link that may be dead: that is
         // when a person presses it): what it could not confirm is owed an announcement too.
-        if (fake.status === "connected") this.owe(`replaced by a forced reconnection (generation ${fake.generation})`);
+        if (fake.status === "connected") {
+          this.owe(`replaced by a forced reconnection (generation ${fake.generation})`);
+          this.reportUnconfirmed(fake.generation);
+        }
         Object.assign(fake, freshSocket(command.generation, "handshaking"));
         break;
       }
