@@ -617,6 +617,9 @@ describe(`a randomised fault run of ${DURATION / 1000} s against a real server`,
           `events: ${JSON.stringify(Object.fromEntries(events))}`,
           `sockets: ${socketsCreated} created by the service, at most ${maxClientLive} live at once; server: ${server.connections} connections, ${server.handshakes} handshakes (${server.refused} refused), at most ${maxServerRaw} open at once, ${maxServerCounted} counting dead paths out (${excludedSeen} dead-path samples); transports ${JSON.stringify(Object.fromEntries(transports))}; proxy accepted ${proxy.accepted}`,
           `after the faults stopped (state ${stateAtStop}): connected after ${reconnectMs} ms, fence acked after ${fenceMs} ms`,
+          // Every check at a glance: an assertion below stops at the first that fails.
+          `checks: ${violations.length} socket-count violations, ${problems.length} accounting problems, ${serviceErrors.length} service errors, ` +
+            `${listenerErrors.length} listener errors, ${processErrors.length} process errors, ${unsettled} unsettled forceReconnection()`,
         ].join("\n"),
       );
 
