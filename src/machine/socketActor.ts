@@ -39,6 +39,13 @@ const CONFIRM_EVERY = 256;
  */
 const UNANSWERED_BEFORE_UNTRACKED = 2;
 
+/**
+ * The longest wait, when a connected socket is replaced, for the server to answer its close
+ * before the next handshake goes out. On a live link that takes a round trip; a dead link
+ * never answers, and the attempt must not wait for it.
+ */
+const REPLACE_WAIT_MS = 250;
+
 /** The handshake `auth` payload: free fields, and `token` when the app uses one. */
 export type AuthPayload = { token?: string | null } & Record<string, unknown>;
 
@@ -218,6 +225,8 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     // Probes (chart heartbeats and the actor's own confirmation probes) emitted on this socket.
     let probes = 0;
     let confirmationPending = false;
+    // The bounded wait for a replaced socket's close (see transportClosed); cleared on stop.
+    const replaceTimers = new Set<ReturnType<typeof setTimeout>>();
     // Every token held or used lately is redacted from every text this actor reports.
     const scrub = (message: string) => redact(message, [credentials.token, ...(credentials.seen ?? [])]);
     const unconfirmed = new UnconfirmedSends();
@@ -376,11 +385,19 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     };
 
     const open = async (forGeneration: number) => {
+      const replaced = socket?.connected ? socket : null;
       // A connected socket replaced (forceReconnection(), usually pressed because the link
       // seems dead): what it could not confirm is announced, not forgotten with it.
-      if (socket?.connected) reportUnconfirmed(generation);
+      if (replaced) reportUnconfirmed(generation);
+      const gone = replaced ? transportClosed(replaced) : null;
       close(false);
       generation = forGeneration;
+      // Let the server see the old socket go before the new one arrives (never two sockets
+      // of this service on the server), bounded: a dead link never answers the close.
+      if (gone) {
+        await gone;
+        if (stopped || generation !== forGeneration) return;
+      }
       let payload: Record<string, unknown> | null = credentials.token
         ? { ...options.authPayload, token: credentials.token }
         : null;
@@ -510,9 +527,32 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       }
     });
 
+    /**
+     * Resolves when the socket's WebSocket has closed (the server answered the close), or after
+     * {@link REPLACE_WAIT_MS}; at once for polling, whose close is one request already sent.
+     */
+    const transportClosed = (closing: Socket): Promise<void> => {
+      const ws = (closing.io.engine?.transport as { ws?: unknown } | undefined)?.ws as
+        | { readyState?: number; addEventListener?: (type: "close", listener: () => void) => void }
+        | undefined;
+      if (!ws || typeof ws.addEventListener !== "function" || ws.readyState === 3) return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          replaceTimers.delete(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, REPLACE_WAIT_MS);
+        replaceTimers.add(timer);
+        ws.addEventListener?.("close", done);
+      });
+    };
+
     return () => {
       if (options.port?.emit === emitNow) options.port.emit = null;
       stopped = true;
+      for (const timer of replaceTimers) clearTimeout(timer);
+      replaceTimers.clear();
       close(false);
     };
   });

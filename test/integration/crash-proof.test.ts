@@ -234,6 +234,16 @@ describe("forceReconnection()", () => {
     expect(svc.getStatus().state).toBe("connected");
   });
 
+  it("replacing a live socket: the next handshake waits (bounded) for the server to see the old one go, never two on the server", async () => {
+    const { server } = await notesServer();
+    const svc = service({ url: server.url, config: FAST_RETRY });
+    svc.connect();
+    await waitForState(svc, "connected");
+    for (let round = 0; round < 10; round++) await svc.forceReconnection();
+    expect(server.peakOpen).toBe(1);
+    expect(server.openSockets()).toBe(1);
+  });
+
   it("called from a connection:disconnected listener: resolves once connected again", async () => {
     const { server } = await notesServer();
     const svc = service({ url: server.url, config: FAST_RETRY });
