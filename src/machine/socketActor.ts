@@ -529,13 +529,14 @@ export function createSocketActor(options: SocketActorOptions = {}) {
 
     /**
      * Resolves when the socket's WebSocket has closed (the server answered the close), or after
-     * {@link REPLACE_WAIT_MS}; at once for polling, whose close is one request already sent.
+     * {@link REPLACE_WAIT_MS}; null (nothing to wait for, the handshake goes on in the same
+     * tick) for polling, whose close is one request already sent, or a socket without one.
      */
-    const transportClosed = (closing: Socket): Promise<void> => {
+    const transportClosed = (closing: Socket): Promise<void> | null => {
       const ws = (closing.io.engine?.transport as { ws?: unknown } | undefined)?.ws as
         | { readyState?: number; addEventListener?: (type: "close", listener: () => void) => void }
         | undefined;
-      if (!ws || typeof ws.addEventListener !== "function" || ws.readyState === 3) return Promise.resolve();
+      if (!ws || typeof ws.addEventListener !== "function" || ws.readyState === 3) return null;
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
