@@ -137,7 +137,6 @@ export function initialContext(input: ConnectionMachineInput): ConnectionContext
     heartbeatSentAt: null,
     pendingHeartbeats: [],
     serverHoldUntil: null,
-    heartbeatDueAt: null,
     timerDue: null,
     probeAfterResume: false,
     latency: null,
@@ -460,7 +459,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         }
         enqueue.assign({ retries: 0 });
       }),
-      clearConnection: assign({ socketId: null, recovered: false, connectedAt: null, heartbeatDueAt: null, timerDue: null }),
+      clearConnection: assign({ socketId: null, recovered: false, connectedAt: null, timerDue: null }),
       emitDisconnected: emit((_, params: { reason: string }) => ({
         type: "connection:disconnected" as const,
         reason: params.reason,
@@ -473,7 +472,8 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         enqueue.assign({
           heartbeatSeq: seq,
           heartbeatSentAt: sentAt,
-          heartbeatDueAt: null,
+          // Probing: no rest timer is due until the probe settles.
+          timerDue: null,
           pendingHeartbeats: [...context.pendingHeartbeats, { seq, sentAt }].slice(-(context.config.unhealthyThreshold + 1)),
         });
         enqueue.sendTo("socket", {
@@ -518,7 +518,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       markResumeProbe: assign({ probeAfterResume: true }),
       scheduleNextHeartbeat: assign(({ context }) => {
         const due = (context.heartbeatSentAt ?? monotonic()) + context.config.heartbeatInterval;
-        return { heartbeatDueAt: due, timerDue: { monotonic: due, wall: now() + (due - monotonic()) } };
+        return { timerDue: { monotonic: due, wall: now() + (due - monotonic()) } };
       }),
       emitResumed: emit(({ context }) => ({
         type: "connection:resumed" as const,

@@ -201,7 +201,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
   /** socket.io-client's ack errors, said in this package's terms. */
   const ackErrorText = (error: Error): string =>
     error.message === "operation has timed out"
-      ? `the server did not ack within socketOptions.ackTimeout (${String(options.socketOptions?.ackTimeout)} ms)`
+      ? `the server did not ack within socketOptions.ackTimeout (${String(socketOptions.ackTimeout)} ms)`
       : error.message === "socket has been disconnected"
         ? "the connection was lost before the ack arrived"
         : error.message;

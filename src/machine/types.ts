@@ -155,11 +155,10 @@ export interface ConnectionContext {
   pendingHeartbeats: { seq: number; sentAt: number }[];
   /** Monotonic ms before which the server asked us (retryAfter) not to come back. */
   serverHoldUntil: number | null;
-  /** Monotonic ms when the next heartbeat is due. */
-  heartbeatDueAt: number | null;
   /**
-   * When the pending heartbeat or retry timer is due, on both clocks: a timer that fires
-   * much later than this means the machine slept (see `sleepThreshold`).
+   * When the rest before the next heartbeat, or the wait before the next retry, ends, on both
+   * clocks (null while a probe is in flight, or nothing waits): a timer that fires much later
+   * than this means the machine slept (see `sleepThreshold`).
    */
   timerDue: { monotonic: number; wall: number } | null;
   /** The next heartbeat is a probe after a wake: it waits only `minHeartbeatTimeout`. */

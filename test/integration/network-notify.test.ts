@@ -59,7 +59,7 @@ async function killAndWaitForBackoff(svc: WebSocketService, server: LabServer): 
  * Resting between heartbeats: the first probe was acked (or timed out on a server that never
  * acks). Until then a notification joins the probe in flight instead of sending another.
  */
-const firstProbeSettled = (svc: WebSocketService) => untilContext(svc, (context) => context.heartbeatDueAt !== null);
+const firstProbeSettled = (svc: WebSocketService) => untilContext(svc, (context) => context.timerDue !== null);
 
 describe("offline", () => {
   it("while backing off: no attempt is made or counted until notifyOnline, which connects at once", async () => {

@@ -143,7 +143,7 @@ function countingPings(pings: Tally) {
 }
 
 /** The chart has given up waiting for the first ack (it is resting until the next heartbeat). */
-const restingAfterFirstBeat = (context: Context) => context.heartbeatSeq === 1 && context.heartbeatDueAt !== null;
+const restingAfterFirstBeat = (context: Context) => context.heartbeatSeq === 1 && context.timerDue !== null;
 
 describe("a link that dies before the first heartbeat ack", () => {
   it("looks like a server that never acks, yet its sends are announced when Engine.IO's ping timeout drops it", async () => {
@@ -200,7 +200,7 @@ describe("a link that dies before the first heartbeat ack", () => {
     svc.connect();
     await waitForState(svc, "connected");
     // Beat 1 unanswered, pings, beat 2 unanswered: that server does not ack.
-    await untilContext(svc, (context) => context.heartbeatSeq === 2 && context.heartbeatDueAt !== null);
+    await untilContext(svc, (context) => context.heartbeatSeq === 2 && context.timerDue !== null);
     expect(pings.count).toBeGreaterThan(0);
     svc.send("note", "to-a-live-server");
     await server.kill();

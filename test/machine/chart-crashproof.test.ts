@@ -171,7 +171,7 @@ describe("user-supplied random and clocks that misbehave", () => {
     chart.socket.ackHeartbeat();
     for (let second = 0; second < 60; second++) {
       runFor(chart.clock, 1_000);
-      if (chart.context().heartbeatDueAt === null) chart.socket.ackHeartbeat();
+      if (chart.context().timerDue === null) chart.socket.ackHeartbeat();
     }
     // Two more heartbeats in a minute (25 s cadence), not hundreds.
     expect(chart.heartbeats()).toBe(3);

@@ -61,7 +61,7 @@ describe("heartbeat schedule", () => {
     runFor(chart.clock, 80);
     expect(heartbeatRegion(chart)).toBe("resting");
     expect(chart.context()).toMatchObject({ latency: 80, srtt: 80, rttvar: 40, heartbeatsAcked: true, consecutiveFailures: 0 });
-    expect(chart.context().heartbeatDueAt).toBe(heartbeatInterval);
+    expect(chart.context().timerDue?.monotonic).toBe(heartbeatInterval);
   });
 
   it("a server that never acks is never penalised: connected, health 100, over many intervals", () => {
