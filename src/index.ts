@@ -41,3 +41,4 @@ export {
 } from "./services/WebSocketService.js";
 export { type LogEntry, type Logger } from "./services/logging.js";
 export { bindBrowserNetwork, bindPowerMonitor, type BrowserEventTarget, type PowerMonitorLike } from "./services/bindings.js";
+export type { ServiceApi } from "./services/serviceApi.js";

@@ -1,6 +1,7 @@
 import { type HTMLAttributes, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { TopLevelState } from "../machine/types.js";
-import type { WebSocketService, WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
+import type { ServiceApi } from "../services/serviceApi.js";
+import type { WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
 import { useWebSocketService } from "./context.js";
 import { describeError } from "./describeError.js";
 import { useCountdown, useWebSocketSelector } from "./hooks.js";
@@ -41,7 +42,7 @@ export const defaultStateLabels: Readonly<Record<TopLevelState, string>> = Objec
 
 export interface WebSocketStatusProps extends Omit<HTMLAttributes<HTMLDivElement>, "role" | "children"> {
   /** The service to show; defaults to the nearest `<WebSocketProvider>`'s. */
-  service?: WebSocketService;
+  service?: ServiceApi;
   /** Add health, latency, failed attempts n/max, last error, network and the retry countdown. @default false */
   showDetails?: boolean;
   /** Render the "Reconnect" button (never in `authRequired`, where it cannot help). @default true */
@@ -243,7 +244,7 @@ function ReconnectButton({
   onError,
   labels,
 }: {
-  service: WebSocketService;
+  service: ServiceApi;
   onError: ((error: unknown) => void) | undefined;
   labels: StatusLabels;
 }): ReactNode {

@@ -1,12 +1,12 @@
 import { createContext, type ReactNode, useContext } from "react";
-import type { WebSocketService } from "../services/WebSocketService.js";
+import type { ServiceApi } from "../services/serviceApi.js";
 
-const WebSocketContext = createContext<WebSocketService | null>(null);
+const WebSocketContext = createContext<ServiceApi | null>(null);
 WebSocketContext.displayName = "WebSocketService";
 
 export interface WebSocketProviderProps {
   /** A service created outside React (module scope, or your app's composition root). */
-  service: WebSocketService;
+  service: ServiceApi;
   children?: ReactNode;
 }
 
@@ -20,7 +20,7 @@ export function WebSocketProvider({ service, children }: WebSocketProviderProps)
 }
 
 /** The service given as argument, else the nearest provider's; throws when there is neither. */
-export function useWebSocketService(service?: WebSocketService): WebSocketService {
+export function useWebSocketService(service?: ServiceApi): ServiceApi {
   const provided = useContext(WebSocketContext);
   const resolved = service ?? provided;
   if (!resolved) {

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { ServiceEventMap, ServiceEventName } from "../machine/types.js";
-import type { WebSocketService, WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
+import type { ServiceApi } from "../services/serviceApi.js";
+import type { WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
 import { useWebSocketService } from "./context.js";
 import { currentStatus, shallowEqual, subscribeToService } from "./store.js";
 
 export interface SelectorOptions<T> {
   /** The service to read; defaults to the nearest `<WebSocketProvider>`'s. */
-  service?: WebSocketService;
+  service?: ServiceApi;
   /** When the selection counts as unchanged (no re-render). @default shallowEqual */
   isEqual?: (previous: T, next: T) => boolean;
 }
@@ -66,7 +67,7 @@ export interface WebSocketActions {
 }
 
 export interface UseWebSocketResult extends WebSocketState, WebSocketActions {
-  service: WebSocketService;
+  service: ServiceApi;
 }
 
 function selectState(status: StatusSnapshot): WebSocketState {
@@ -86,7 +87,7 @@ function selectState(status: StatusSnapshot): WebSocketState {
   };
 }
 
-function actionsOf(service: WebSocketService): WebSocketActions {
+function actionsOf(service: ServiceApi): WebSocketActions {
   return {
     send: (event, ...args) => service.send(event, ...args),
     request: (event, ...args) => service.request(event, ...args),
@@ -102,7 +103,7 @@ function actionsOf(service: WebSocketService): WebSocketActions {
  * is the same object until one of its fields changes; the actions never change for a given
  * service. To re-render on fewer fields, use {@link useWebSocketSelector}.
  */
-export function useWebSocket(service?: WebSocketService): UseWebSocketResult {
+export function useWebSocket(service?: ServiceApi): UseWebSocketResult {
   const resolved = useWebSocketService(service);
   const state = useWebSocketSelector(selectState, { service: resolved });
   const actions = useMemo(() => actionsOf(resolved), [resolved]);
@@ -116,7 +117,7 @@ export function useWebSocket(service?: WebSocketService): UseWebSocketResult {
 export function useWebSocketEvent<K extends ServiceEventName>(
   name: K,
   listener: (payload: ServiceEventMap[K]) => void,
-  service?: WebSocketService,
+  service?: ServiceApi,
 ): void {
   const resolved = useWebSocketService(service);
   const latest = useRef(listener);

@@ -1,16 +1,17 @@
-import type { WebSocketService, WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
+import type { ServiceApi } from "../services/serviceApi.js";
+import type { WebSocketStatus as StatusSnapshot } from "../services/WebSocketService.js";
 
 /**
  * The bridge between a service and `useSyncExternalStore`. The service owns the stable
  * status (one object per chart snapshot, see `getStatusSnapshot()`), so every hook reading
  * the same service sees the same object until the chart moves; this layer only subscribes.
  */
-export function currentStatus(service: WebSocketService): StatusSnapshot {
+export function currentStatus(service: ServiceApi): StatusSnapshot {
   return service.getStatusSnapshot();
 }
 
 /** Calls `onChange` whenever the chart's snapshot changes (or the actor stops); returns the unsubscribe. */
-export function subscribeToService(service: WebSocketService, onChange: () => void): () => void {
+export function subscribeToService(service: ServiceApi, onChange: () => void): () => void {
   return service.subscribe(onChange);
 }
 
