@@ -42,3 +42,15 @@ export {
 export { type LogEntry, type Logger } from "./services/logging.js";
 export { bindBrowserNetwork, bindPowerMonitor, type BrowserEventTarget, type PowerMonitorLike } from "./services/bindings.js";
 export type { ServiceApi } from "./services/serviceApi.js";
+export {
+  connectToService,
+  exposeService,
+  type ConnectToServiceOptions,
+  type ExposeOptions,
+  type HostLink,
+  type MessagePortLike,
+  type PortSource,
+  type RemoteService,
+  type RemoteStatus,
+  type ServedPort,
+} from "./shared/index.js";
