@@ -262,6 +262,11 @@ export class ClusterNode {
    * destroyed and the port closed, so clients see a transport close. The node notices the
    * same ("transport close"), and its adapter writes each lost session to Redis; then the
    * rest of the node is shut down. Resolves once the sessions are written.
+   *
+   * A WebSocket notices at once ("transport close"); a long-polling socket notices at once
+   * only if a poll request was pending ("transport error"), otherwise at its ping timeout
+   * ("ping timeout", up to pingInterval + pingTimeout later): with polling clients, pass
+   * short pings or kill() takes that long.
    */
   async kill(): Promise<void> {
     const life = this.#take("kill");
@@ -327,9 +332,12 @@ export class ClusterNode {
   /** Resolves once every socket of `life` has gone (each one's "disconnect" fired). */
   #untilNoSockets(life: Incarnation): Promise<void> {
     const sockets = [...life.io.of("/").sockets.values()];
+    // A long-polling socket with no request pending at the kill has no connection to lose:
+    // it learns of the loss from its ping timeout only.
+    const pings = (this.#options.pingInterval ?? 25_000) + (this.#options.pingTimeout ?? 20_000);
     return withTimeout(
       Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.once("disconnect", () => resolve())))),
-      WAIT_TIMEOUT,
+      Math.max(WAIT_TIMEOUT, pings + 2_000),
       `${this.name}: ${sockets.length} sockets did not notice the kill`,
     ).then(() => undefined);
   }
