@@ -162,7 +162,7 @@ describe("createAdmissionControl: promises to refused clients", () => {
         admitted += 1;
         continue;
       }
-      refusals[arrival.client] += 1;
+      refusals[arrival.client] = (refusals[arrival.client] ?? 0) + 1;
       pending.push({ time: arrival.time + decision.retryAfter + Math.floor(random() * decision.retryWindow), client: arrival.client });
     }
     return { admitted, refusals, end: clock.now(), backlog: admission.stats().backlog };
