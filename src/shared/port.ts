@@ -15,6 +15,12 @@
 type PortListener = (event: { data?: unknown }) => void;
 
 /**
+ * A listener as the ports' own types accept it: the DOM's `EventListener` takes an `Event`,
+ * Electron's a `MessageEvent` of its own; both are objects.
+ */
+type AnyPortListener = (event: object) => void;
+
+/**
  * A message port of any of the three kinds: the DOM `MessagePort`, Node's `worker_threads`
  * `MessagePort`, or Electron's `MessagePortMain`. Only the members used are described; the
  * methods are written as methods so that each runtime's own (overloaded) signatures fit.
@@ -23,10 +29,10 @@ export interface MessagePortLike {
   postMessage(message: unknown): void;
   close(): void;
   start?(): void;
-  addEventListener?(type: "message" | "close", listener: PortListener): void;
-  removeEventListener?(type: "message" | "close", listener: PortListener): void;
-  on?(type: "message" | "close", listener: PortListener): unknown;
-  removeListener?(type: "message" | "close", listener: PortListener): unknown;
+  addEventListener?(type: "message" | "close", listener: AnyPortListener): void;
+  removeEventListener?(type: "message" | "close", listener: AnyPortListener): void;
+  on?(type: "message" | "close", listener: AnyPortListener): unknown;
+  removeListener?(type: "message" | "close", listener: AnyPortListener): unknown;
 }
 
 /** What the host and the remote see of a port. */
@@ -76,19 +82,19 @@ export function linkPort(port: MessagePortLike, onMessage: (data: unknown) => vo
   const dom = typeof port.addEventListener === "function";
   const detach = (): void => {
     if (dom) {
-      port.removeEventListener?.("message", message);
-      port.removeEventListener?.("close", close);
+      port.removeEventListener?.("message", message as AnyPortListener);
+      port.removeEventListener?.("close", close as AnyPortListener);
     } else {
-      port.removeListener?.("message", message);
-      port.removeListener?.("close", close);
+      port.removeListener?.("message", message as AnyPortListener);
+      port.removeListener?.("close", close as AnyPortListener);
     }
   };
   if (dom) {
-    port.addEventListener!("message", message);
-    port.addEventListener!("close", close);
+    port.addEventListener!("message", message as AnyPortListener);
+    port.addEventListener!("close", close as AnyPortListener);
   } else {
-    port.on!("message", message);
-    port.on!("close", close);
+    port.on!("message", message as AnyPortListener);
+    port.on!("close", close as AnyPortListener);
   }
   port.start?.();
   return {
