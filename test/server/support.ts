@@ -11,16 +11,17 @@ export interface TestServer {
   url: string;
 }
 
-/** Resolves with the arguments of the next `event` of `emitter`, rejects after `timeout` ms. */
-export function nextEvent<T extends unknown[] = unknown[]>(
-  emitter: { once(event: string, listener: (...args: never[]) => void): unknown; off(event: string, listener: (...args: never[]) => void): unknown },
-  event: string,
-  timeout = 10_000,
-): Promise<T> {
+/** Resolves with the arguments of the next `event` of a client socket, rejects after `timeout` ms. */
+export function nextEvent<T extends unknown[] = unknown[]>(client: ClientSocket, event: string, timeout = 10_000): Promise<T> {
+  // Reserved and user events alike: the client's typed `once` only knows its declared maps.
+  const emitter = client as unknown as {
+    once(event: string, listener: (...args: unknown[]) => void): unknown;
+    off(event: string, listener: (...args: unknown[]) => void): unknown;
+  };
   return new Promise((resolve, reject) => {
-    const listener = (...args: never[]) => {
+    const listener = (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args as unknown as T);
+      resolve(args as T);
     };
     const timer = setTimeout(() => {
       emitter.off(event, listener);
