@@ -100,6 +100,9 @@ const DESCRIBE: Describe = {
   "connection:health_check": ({ healthScore, quality, latency }) =>
     `${healthScore}% ${quality}, latency ${latency ?? "?"} ms`,
   "connection:resumed": ({ sleptFor }) => `slept ${sleptFor ?? "?"} ms`,
+  "connection:server_changed": ({ from, to, reason }) => `${reason}: ${from} → ${to}`,
+  "connection:restarting": ({ server, delay, windowMs }) =>
+    `the server is restarting: back to ${server} in ${delay} ms (window ${windowMs} ms)`,
   message: ({ event }) => `"${event}" from the server`,
   "message:dropped": ({ event, reason }) => `"${event}" (${reason})`,
   "message:unconfirmed": ({ event }) => `"${event}" was sent after the last heartbeat ack: it may not have arrived`,

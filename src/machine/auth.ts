@@ -48,3 +48,14 @@ export function retryAfterOf(data: unknown): number | null {
   const value = (data as Record<string, unknown>).retryAfter;
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
 }
+
+/**
+ * The `retryWindow` of a rejection's `data` (ms, a finite number ≥ 0): how wide the window
+ * after `retryAfter` is that the server spread its clients over (0: an exact slot). `null`
+ * when absent or not such a number.
+ */
+export function retryWindowOf(data: unknown): number | null {
+  if (data === null || typeof data !== "object") return null;
+  const value = (data as Record<string, unknown>).retryWindow;
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+}

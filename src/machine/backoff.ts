@@ -82,15 +82,24 @@ export function computeBackoffDelay(
 }
 
 /**
- * Pure: the delay honouring a server's `retryAfter` hint (ms). The client waits at least
- * `retryAfter`, spread over a window of `max(retryAfter, jitterRange)` after it, so that
- * clients given the same hint do not come back together.
+ * Pure: the delay honouring a server's `retryAfter` hint (ms), a minimum wait.
+ *
+ * - With `retryWindow` (the refusal's `data.retryWindow`, ms ≥ 0): the server already spread
+ *   its clients, so the client comes back at a moment uniform in
+ *   `[retryAfter, retryAfter + retryWindow)`; `0` means "this exact time was assigned to you".
+ * - Without it (a server that sends the same bare constant to everyone): spread over a window
+ *   of `max(retryAfter, jitterRange)` after it, so that the clients given the same hint do
+ *   not come back together.
  */
 export function computeRetryAfterDelay(
   retryAfter: number,
   config: Pick<ConnectionConfig, "jitterRange">,
   random: () => number = Math.random,
+  retryWindow?: number | null,
 ): number {
+  if (typeof retryWindow === "number" && Number.isFinite(retryWindow) && retryWindow >= 0) {
+    return retryWindow === 0 ? retryAfter : retryAfter + draw(random) * retryWindow;
+  }
   const window = Math.max(retryAfter, config.jitterRange);
   return retryAfter + draw(random) * window;
 }

@@ -31,6 +31,11 @@ export const DEFAULT_CONFIG: Readonly<ConnectionConfig> = Object.freeze({
   sleepThreshold: 15000,
   reconnectOnServerDisconnect: false,
   awaitSessionRecovery: false,
+  callHeartbeatInterval: 5000,
+  callMaxDelay: 5000,
+  failoverAfter: 2,
+  failbackInterval: 30000,
+  sharedSessions: false,
 } satisfies ConnectionConfig);
 
 /**
@@ -42,7 +47,9 @@ export const MAX_TIMER_MS = 2_147_483_647;
 type Rule = "positive" | "nonNegative" | "positiveInteger" | "nonNegativeInteger" | "atLeastOne" | "delay" | "nonNegativeDelay";
 
 /** The keys whose value is a boolean. */
-type BooleanKey = "reconnectOnServerDisconnect" | "awaitSessionRecovery";
+type BooleanKey = "reconnectOnServerDisconnect" | "awaitSessionRecovery" | "sharedSessions";
+
+const BOOLEAN_KEYS: readonly string[] = ["reconnectOnServerDisconnect", "awaitSessionRecovery", "sharedSessions"] satisfies BooleanKey[];
 
 const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | BooleanKey>, Rule> = {
   maxReconnectAttempts: "positiveInteger",
@@ -61,6 +68,10 @@ const NUMERIC_RULES: Record<Exclude<keyof ConnectionConfig, "jitterStrategy" | B
   requestTimeout: "delay",
   stablePeriod: "nonNegativeDelay",
   sleepThreshold: "delay",
+  callHeartbeatInterval: "delay",
+  callMaxDelay: "delay",
+  failoverAfter: "positiveInteger",
+  failbackInterval: "delay",
 };
 
 const RULE_TEXT: Record<Rule, string> = {
@@ -154,14 +165,14 @@ export function resolveConfig(overrides: Partial<ConnectionConfig> | undefined =
       config.jitterStrategy = value as JitterStrategy;
       continue;
     }
-    if (key === "reconnectOnServerDisconnect" || key === "awaitSessionRecovery") {
+    if (BOOLEAN_KEYS.includes(key)) {
       if (typeof value !== "boolean") {
         throw new TypeError(`config.${key} must be a boolean, got ${describeValue(value)}`);
       }
-      config[key] = value;
+      config[key as BooleanKey] = value;
       continue;
     }
-    const rule = NUMERIC_RULES[key];
+    const rule = NUMERIC_RULES[key as keyof typeof NUMERIC_RULES];
     if (typeof value !== "number" || !satisfies(rule, value)) {
       throw new TypeError(`config.${key} must be ${RULE_TEXT[rule]}, got ${describeValue(value)}`);
     }

@@ -1,4 +1,5 @@
 import {
+  drainOf,
   failureOf,
   initialContext,
   outgoingOf,
@@ -6,6 +7,7 @@ import {
   setupConnection,
   type MachineEnvironment,
 } from "./implementations.js";
+import { not } from "xstate";
 import type { SocketActorInput } from "./socketActor.js";
 
 export {
@@ -86,6 +88,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         },
       ],
       "auth.updated": { actions: "resetTokenRefresh" },
+      "call.set": { actions: { type: "setCallActive", params: ({ event }) => ({ active: event.active }) } },
       "network.online": { actions: "setOnline" },
       "network.offline": { actions: "setOffline" },
       disconnect: { target: ".idle" },
@@ -99,7 +102,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       idle: {
         description: "No socket, no timer: nothing connects until connect(). The socket is ended deliberately, so the server keeps no session to recover.",
         tags: ["disconnected", "stopped"],
-        entry: ["endSocket", "clearRetrySchedule"],
+        entry: ["endSocket", "clearRetrySchedule", "forgetPlannedRestart"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
         },
@@ -170,6 +173,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               actions: [
                 { type: "recordFailure", params: failureOf },
                 { type: "emitFailed", params: failureOf },
+                "countServerFailure",
               ],
             },
             {
@@ -178,6 +182,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               actions: [
                 { type: "recordFailure", params: failureOf },
                 { type: "emitFailed", params: failureOf },
+                "countServerFailure",
               ],
             },
           ],
@@ -222,7 +227,23 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         entry: ["flushQueue", "emitConnected", "emitReconnected"],
         exit: "clearConnection",
         on: {
+          "socket.drainNotice": {
+            guard: "isCurrentSocket",
+            description:
+              "The server announced a planned restart (drainServer): note when to come back, a moment in its window (or the slot it assigned), before it closes the link.",
+            actions: { type: "recordPlannedRestart", params: drainOf },
+          },
           "socket.disconnected": [
+            {
+              guard: "isPlannedRestartLoss",
+              target: "backingOff",
+              description:
+                "The announced restart closed the link: not a failure. The retry waits for this client's moment in the server's window, to the next server when there are several.",
+              actions: [
+                { type: "recordPlannedLoss", params: ({ event }) => ({ reason: event.reason }) },
+                { type: "emitDisconnected", params: ({ event }) => ({ reason: event.reason }) },
+              ],
+            },
             {
               guard: "isFinalServerDisconnect",
               target: "idle",
@@ -271,14 +292,22 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               { type: "emitDisconnected", params: { reason: "socket actor restarted" } },
             ],
           },
-          forceReconnect: {
-            target: "connecting",
-            actions: [
-              { type: "emitDisconnected", params: { reason: "forced reconnection" } },
-              "resetAttempts",
-              { type: "markForced", params: ({ event }) => ({ id: event.id }) },
-            ],
-          },
+          forceReconnect: [
+            {
+              guard: "isCallOnWorkingLink",
+              description:
+                "During a call a working link is never dropped: the forced reconnection probes it at once instead, and the heartbeat replaces it if the probe fails.",
+              actions: [{ type: "recordForceTicket", params: ({ event }) => ({ id: event.id }) }, "raiseLinkProbe"],
+            },
+            {
+              target: "connecting",
+              actions: [
+                { type: "emitDisconnected", params: { reason: "forced reconnection" } },
+                "resetAttempts",
+                { type: "markForced", params: ({ event }) => ({ id: event.id }) },
+              ],
+            },
+          ],
           dispose: {
             target: "idle",
             actions: [{ type: "emitDisconnected", params: { reason: "disposed" } }, "dropQueue"],
@@ -338,6 +367,22 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 on: {
                   "network.offline": { target: "beating", actions: "setOffline" },
                   "power.resume": { target: "beating", actions: "markResumeProbe" },
+                  "link.probe": { target: "beating", actions: "markResumeProbe" },
+                  "network.online": [
+                    {
+                      guard: "isCallActive",
+                      target: "beating",
+                      description: "In a call, a network change may have left the link dead: probe it at once.",
+                      actions: ["setOnline", "markResumeProbe"],
+                    },
+                    { actions: "setOnline" },
+                  ],
+                  "call.set": {
+                    target: "resting",
+                    reenter: true,
+                    description: "The cadence changes with the call: the rest is measured again from the last heartbeat.",
+                    actions: { type: "setCallActive", params: ({ event }) => ({ active: event.active }) },
+                  },
                 },
                 after: {
                   untilNextHeartbeat: [
@@ -364,7 +409,37 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               settling: {
                 after: { stablePeriod: { target: "stable", actions: "resetBackoff" } },
               },
-              stable: {},
+              stable: {
+                description:
+                  "Stable. On a backup server (url lists several), the primary is checked in the background now and then every failbackInterval, without opening a socket; when it answers, the service moves back to it, once the call ends in call mode.",
+                initial: "checkingServer",
+                states: {
+                  checkingServer: {
+                    always: [{ guard: "isOnBackup", target: "probingPrimary" }, { target: "onPrimary" }],
+                  },
+                  onPrimary: {},
+                  waitingToProbe: { after: { failbackInterval: "probingPrimary" } },
+                  probingPrimary: {
+                    entry: "probePrimary",
+                    on: {
+                      "socket.probed": [
+                        { guard: "isPrimaryAnswer", target: "primaryAnswered" },
+                        { target: "waitingToProbe" },
+                      ],
+                    },
+                  },
+                  primaryAnswered: {
+                    always: [
+                      { guard: "isCallActive", target: "awaitingCallEnd" },
+                      { target: "#connection.connecting", actions: "startFailback" },
+                    ],
+                  },
+                  awaitingCallEnd: {
+                    description: "A call in progress is never dropped for a fail-back: the move waits for its end.",
+                    always: { guard: not("isCallActive"), target: "#connection.connecting", actions: "startFailback" },
+                  },
+                },
+              },
             },
           },
         },
@@ -396,6 +471,13 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 },
                 { target: "#connection.connecting", actions: "countRetry" },
               ],
+              "call.set": {
+                guard: "isCallStartBeyondCap",
+                target: "waiting",
+                reenter: true,
+                description: "A call started while the retry waits longer than callMaxDelay: drawn again, capped.",
+                actions: [{ type: "setCallActive", params: ({ event }) => ({ active: event.active }) }, "repeatBackoffStep"],
+              },
             },
           },
           waitingForNetwork: {
@@ -421,12 +503,18 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
       },
       exhausted: {
         description:
-          "maxReconnectAttempts failed in a row: no further attempt until connect(), forceReconnection() or notifyOnline().",
+          "maxReconnectAttempts failed in a row (never during a call): no further attempt until connect(), forceReconnection(), notifyOnline() or a call starting.",
         tags: ["disconnected", "needsUser"],
         entry: ["closeSocket", "clearRetrySchedule", "emitMaxAttemptsReached"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
           "network.online": { target: "connecting", actions: ["setOnline", "resetAttempts"] },
+          "call.set": {
+            guard: "isCallStarted",
+            target: "connecting",
+            description: "A call needs the link: call mode never stays exhausted.",
+            actions: [{ type: "setCallActive", params: { active: true } }, "countRetry"],
+          },
         },
       },
     },

@@ -19,6 +19,7 @@ import {
   pushMessage,
   queueSize,
   removeRequest,
+  shrinkQueue,
   takeExpired,
 } from "./queue.js";
 import { createSocketActor } from "./socketActor.js";
@@ -29,6 +30,7 @@ import type {
   DropReason,
   EmittedEvent,
   ErrorInfo,
+  MessagePriority,
   NetworkStatus,
   QueuedMessage,
   SocketCommand,
@@ -83,7 +85,8 @@ export type RetryDelayPolicy = (step: number, error: ErrorInfo | null, context: 
 
 /** Input of the machine: everything here ends up in context as plain data. */
 export interface ConnectionMachineInput {
-  url?: string;
+  /** The server, or the servers in order of preference (failover; the first is the primary). */
+  url?: string | readonly string[];
   path?: string;
   /** Overrides of `DEFAULT_CONFIG`; validated. */
   config?: Partial<ConnectionConfig>;
@@ -104,8 +107,19 @@ const MESSAGE_DROP_TEXT: Record<DropReason, string> = {
 };
 
 export function initialContext(input: ConnectionMachineInput): ConnectionContext {
+  const urls = typeof input.url === "string" ? [input.url] : input.url?.length ? [...input.url] : ["http://127.0.0.1"];
   return {
-    url: input.url ?? "http://127.0.0.1",
+    url: urls[0]!,
+    urls,
+    serverIndex: 0,
+    serverFailures: 0,
+    failingBack: false,
+    sessionServer: null,
+    callActive: false,
+    plannedReturnAt: null,
+    restarting: false,
+    callQueue: createQueue(),
+    retryWindowHint: null,
     path: input.path ?? "/socket.io/",
     config: resolveConfig(input.config),
     attempt: 0,
@@ -182,20 +196,59 @@ export interface OutgoingMessage {
   ackId?: number;
   ttl?: number;
   volatile?: boolean;
+  priority?: MessagePriority;
 }
 
 type OutgoingEvent = Extract<ConnectionEvent, { type: "send" | "socket.undelivered" }>;
 
 /** The params of the actions and guards that handle an outgoing message. */
 export function outgoingOf({ event }: { event: OutgoingEvent }): OutgoingMessage {
-  return { event: event.event, args: event.args, ackId: event.ackId, ttl: event.ttl, volatile: event.volatile };
+  return {
+    event: event.event,
+    args: event.args,
+    ackId: event.ackId,
+    ttl: event.ttl,
+    volatile: event.volatile,
+    priority: event.priority,
+  };
 }
 
 type FailedEvent = Extract<ConnectionEvent, { type: "socket.connectFailed" }>;
 
 /** The params of the actions that record or announce a failed handshake. */
-export function failureOf({ event }: { event: FailedEvent }): { error: ErrorInfo; retryAfter: number | null } {
-  return { error: event.error, retryAfter: event.retryAfter };
+export function failureOf({ event }: { event: FailedEvent }): FailureParams {
+  return { error: event.error, retryAfter: event.retryAfter, retryWindow: event.retryWindow ?? null };
+}
+
+/** What the actions that record a failed handshake are told. */
+export interface FailureParams {
+  error: ErrorInfo;
+  retryAfter: number | null;
+  retryWindow: number | null;
+}
+
+type DrainEvent = Extract<ConnectionEvent, { type: "socket.drainNotice" }>;
+
+/** The params of `recordPlannedRestart`: the server's announcement. */
+export function drainOf({ event }: { event: DrainEvent }): { reconnectAfter: number; windowMs: number; slot: number | null } {
+  return { reconnectAfter: event.reconnectAfter, windowMs: event.windowMs, slot: event.slot };
+}
+
+/** The next server in the list after `index` (wrapping around). */
+function nextServer(context: ConnectionContext, index = context.serverIndex): number {
+  return (index + 1) % context.urls.length;
+}
+
+/** The heartbeat cadence in force: call mode's when a call is in progress and it is shorter. */
+function heartbeatIntervalOf(context: ConnectionContext): number {
+  return context.callActive
+    ? Math.min(context.config.heartbeatInterval, context.config.callHeartbeatInterval)
+    : context.config.heartbeatInterval;
+}
+
+/** Sends held while not connected, both queues (call signalling and the rest). */
+export function heldMessages(context: Pick<ConnectionContext, "queue" | "callQueue">): number {
+  return queueSize(context.queue) + queueSize(context.callQueue);
 }
 
 type SendEvent = Extract<ConnectionEvent, { type: "send" }>;
@@ -280,7 +333,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       // The cadence is anchored to the send, so that time spent waiting for an ack (the whole
       // ack timeout with a server that never acks) does not stretch the interval.
       untilNextHeartbeat: ({ context }) =>
-        Math.max(0, (context.heartbeatSentAt ?? monotonic()) + context.config.heartbeatInterval - monotonic()),
+        Math.max(0, (context.heartbeatSentAt ?? monotonic()) + heartbeatIntervalOf(context) - monotonic()),
       heartbeatAckTimeout: ({ context }) =>
         context.probeAfterResume
           ? context.config.minHeartbeatTimeout
@@ -293,7 +346,11 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       healthCheckInterval: ({ context }) => context.config.healthCheckInterval,
       stablePeriod: ({ context }) => context.config.stablePeriod,
       // Raised only while something is queued, so the earliest expiry is there (O(1), a heap's top).
-      untilQueueExpiry: ({ context }) => Math.max(0, (earliestExpiry(context.queue) ?? monotonic()) - monotonic()),
+      untilQueueExpiry: ({ context }) => {
+        const earliest = Math.min(earliestExpiry(context.queue) ?? Infinity, earliestExpiry(context.callQueue) ?? Infinity);
+        return Math.max(0, (Number.isFinite(earliest) ? earliest : monotonic()) - monotonic());
+      },
+      failbackInterval: ({ context }) => context.config.failbackInterval,
       // Reads the event: the delayed raise that uses it is enqueued by scheduleRequestTimeout, and
       // xstate resolves an enqueued action's delay without that action's params.
       requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
@@ -307,7 +364,21 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       // A person asked for this attempt (forceReconnection): the offline hint is often wrong,
       // so it is tried once anyway.
       isWaitingForNetwork: ({ context }) => context.network === "offline" && !context.forcedAttempt,
-      hasAttemptsLeft: ({ context }) => context.attempt + 1 < context.config.maxReconnectAttempts,
+      // During a call reconnection never gives up: the counter keeps counting, exhausted waits.
+      hasAttemptsLeft: ({ context }) => context.callActive || context.attempt + 1 < context.config.maxReconnectAttempts,
+      isCallActive: ({ context }) => context.callActive,
+      isCallStarted: ({ event }) => event.type === "call.set" && event.active,
+      // A call started while the retry waits longer than call mode allows: schedule it again.
+      isCallStartBeyondCap: ({ context, event }) =>
+        event.type === "call.set" &&
+        event.active &&
+        context.timerDue !== null &&
+        context.timerDue.monotonic - monotonic() > context.config.callMaxDelay,
+      // In call mode a forced reconnection keeps a link that shows no sign of trouble.
+      isCallOnWorkingLink: ({ context }) => context.callActive && context.consecutiveFailures === 0,
+      isOnBackup: ({ context }) => context.urls.length > 1 && context.serverIndex !== 0,
+      isPrimaryAnswer: ({ context, event }) => event.type === "socket.probed" && event.ok && event.url === context.urls[0],
+      isPlannedRestart: ({ context }) => context.plannedReturnAt !== null,
       isServerDisconnect: ({ event }) =>
         event.type === "socket.disconnected" && event.reason === "io server disconnect",
       reconnectsOnServerDisconnect: ({ context }) => context.config.reconnectOnServerDisconnect,
@@ -326,13 +397,21 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isFailureWhileOffline: and(["isCurrentSocket", "isOffline"]),
       isFailureWithAttemptsLeft: and(["isCurrentSocket", "hasAttemptsLeft"]),
       isFinalServerDisconnect: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
+      isPlannedRestartLoss: and(["isCurrentSocket", "isPlannedRestart"]),
       isServerSilentOnHeartbeats: not("isServerAckingHeartbeats"),
     },
     actions: {
       openSocket: enqueueActions(({ context, enqueue }) => {
         const generation = context.generation + 1;
         enqueue.assign({ generation, socketId: null, awaitingToken: false, forcedAttempt: false });
-        enqueue.sendTo("socket", { type: "open", generation } satisfies SocketCommand);
+        enqueue.sendTo("socket", {
+          type: "open",
+          generation,
+          url: context.url,
+          // Only the server that holds the session can restore it, unless the servers share
+          // sessions (one cluster behind an adapter): then any of them can.
+          offerSession: context.sessionServer !== null && (context.config.sharedSessions || context.sessionServer === context.url),
+        } satisfies SocketCommand);
       }),
       closeSocket: sendTo("socket", { type: "close" } satisfies SocketCommand),
       // A deliberate end: the server is told, and forgets the session (no recovery offered).
@@ -343,6 +422,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         backoffStep: 0,
         lastDelay: null,
         retryAfterHint: null,
+        retryWindowHint: null,
         authRefreshUsed: false,
       }),
       resetBackoff: assign({ backoffStep: 0, lastDelay: null }),
@@ -355,20 +435,81 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         forceId: params.id ?? context.forceId,
       })),
       countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
-      recordFailure: assign(({ context }, params: { error: ErrorInfo; retryAfter: number | null }) => ({
+      recordFailure: assign(({ context }, params: FailureParams) => ({
         attempt: context.attempt + 1,
         lastError: params.error,
         retryAfterHint: params.retryAfter,
+        retryWindowHint: params.retryWindow,
       })),
-      recordUncountedFailure: assign((_, params: { error: ErrorInfo; retryAfter: number | null }) => ({
+      recordUncountedFailure: assign((_, params: FailureParams) => ({
         lastError: params.error,
         retryAfterHint: params.retryAfter,
+        retryWindowHint: params.retryWindow,
       })),
       emitFailed: emit(({ context }, params: { error: ErrorInfo }) => ({
         type: "connection:failed" as const,
         attempt: Math.max(context.attempt, 1),
         error: params.error,
+        server: context.url,
       })),
+      // After failoverAfter failures in a row on one server (or one failure of a move back to
+      // the primary), the next attempt goes to the next server in the list.
+      countServerFailure: enqueueActions(({ context, enqueue }) => {
+        const failures = context.serverFailures + 1;
+        if (context.urls.length < 2 || (!context.failingBack && failures < context.config.failoverAfter)) {
+          enqueue.assign({ serverFailures: failures });
+          return;
+        }
+        const index = nextServer(context);
+        enqueue.assign({ serverIndex: index, url: context.urls[index]!, serverFailures: 0, failingBack: false });
+        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "failover" });
+      }),
+      startFailback: enqueueActions(({ context, enqueue }) => {
+        enqueue.assign({ serverIndex: 0, url: context.urls[0]!, serverFailures: 0, failingBack: true });
+        enqueue.emit({ type: "connection:disconnected", reason: "moving back to the primary server" });
+        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[0]!, reason: "failback" });
+      }),
+      probePrimary: sendTo("socket", ({ context }) => ({
+        type: "probe" as const,
+        url: context.urls[0]!,
+        timeout: context.config.connectionTimeout,
+      }) satisfies SocketCommand),
+      setCallActive: assign((_, params: { active: boolean }) => ({ callActive: params.active })),
+      // The retry is drawn again at the same backoff step (scheduleRetry raises the step); what is
+      // left of a hold the server asked for stays a floor, exactly.
+      repeatBackoffStep: assign(({ context }) => {
+        const held = context.serverHoldUntil === null ? 0 : Math.ceil(context.serverHoldUntil - monotonic());
+        return {
+          backoffStep: Math.max(0, context.backoffStep - 1),
+          ...(held > 0 ? { retryAfterHint: held, retryWindowHint: 0 } : {}),
+        };
+      }),
+      raiseLinkProbe: raise({ type: "link.probe" as const }),
+      recordPlannedRestart: enqueueActions(
+        ({ context, enqueue }, params: { reconnectAfter: number; windowMs: number; slot: number | null }) => {
+          const spread = params.slot === null ? random() * params.windowMs : Math.min(params.slot, params.windowMs);
+          const planned = params.reconnectAfter + spread;
+          // In a call the link matters more than the spread: come back within callMaxDelay.
+          const delay = Math.ceil(context.callActive ? Math.min(planned, context.config.callMaxDelay) : planned);
+          enqueue.assign({ plannedReturnAt: monotonic() + delay, restarting: true });
+          enqueue.emit({
+            type: "connection:restarting",
+            server: context.urls.length > 1 ? context.urls[nextServer(context)]! : context.url,
+            delay,
+            windowMs: params.windowMs,
+          });
+        },
+      ),
+      // The announced restart took the link: to the next server when there are several (its
+      // session follows when they share sessions), and no failure is counted.
+      recordPlannedLoss: enqueueActions(({ context, enqueue }, params: { reason: string }) => {
+        enqueue.assign({ lastError: { message: `the server is restarting (${params.reason})` } });
+        if (context.urls.length < 2) return;
+        const index = nextServer(context);
+        enqueue.assign({ serverIndex: index, url: context.urls[index]!, serverFailures: 0, failingBack: false });
+        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "drain" });
+      }),
+      forgetPlannedRestart: assign({ plannedReturnAt: null, restarting: false }),
       raiseConnectTimeout: raise(({ context }) => ({
         type: "socket.connectFailed" as const,
         generation: context.generation,
@@ -395,22 +536,43 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       setAwaitingToken: assign((_, params: { awaiting: boolean }) => ({ awaitingToken: params.awaiting })),
       resetTokenRefresh: assign({ authRefreshUsed: false }),
       scheduleRetry: assign(({ context }) => {
+        if (context.plannedReturnAt !== null) {
+          // A planned restart: the moment this client picked in the server's window. Not a
+          // failure, so the backoff envelope does not grow.
+          const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(context.plannedReturnAt - monotonic())));
+          return {
+            nextRetryDelay: delay,
+            nextRetryAt: now() + delay,
+            timerDue: { monotonic: monotonic() + delay, wall: now() + delay },
+            plannedReturnAt: null,
+            retryAfterHint: null,
+            retryWindowHint: null,
+            recoveryHoldUntil: null,
+            serverHoldUntil: null,
+          };
+        }
         const step = context.backoffStep + 1;
-        const backoff = policyDelay(step, context) ?? computeBackoffDelay(step, context.config, random, context.lastDelay);
+        const drawn = policyDelay(step, context) ?? computeBackoffDelay(step, context.config, random, context.lastDelay);
+        // In a call the backoff (and the recovery hold) are capped; a server's retryAfter stays a floor.
+        const cap = context.callActive ? context.config.callMaxDelay : Infinity;
+        const backoff = Math.min(drawn, cap);
         const hinted =
-          context.retryAfterHint === null ? 0 : computeRetryAfterDelay(context.retryAfterHint, context.config, random);
+          context.retryAfterHint === null
+            ? 0
+            : computeRetryAfterDelay(context.retryAfterHint, context.config, random, context.retryWindowHint);
         // Whole ms that stay inside each bound: the backoff rounds down (its upper bound is open),
         // the server's hint rounds up (it is a floor).
         // Capped at the timer limit: a server's retryAfter of weeks must not overflow setTimeout.
-        const held = context.recoveryHoldUntil === null ? 0 : context.recoveryHoldUntil - monotonic();
+        const held = context.recoveryHoldUntil === null ? 0 : Math.min(cap, context.recoveryHoldUntil - monotonic());
         const delay = Math.min(MAX_TIMER_MS, Math.max(Math.floor(backoff), Math.ceil(hinted), Math.ceil(held)));
         return {
           backoffStep: step,
-          lastDelay: backoff,
+          lastDelay: drawn,
           nextRetryDelay: delay,
           nextRetryAt: now() + delay,
           timerDue: { monotonic: monotonic() + delay, wall: now() + delay },
           retryAfterHint: null,
+          retryWindowHint: null,
           recoveryHoldUntil: null,
           serverHoldUntil: context.retryAfterHint === null ? null : monotonic() + context.retryAfterHint,
         };
@@ -420,6 +582,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         type: "connection:reconnecting" as const,
         attempt: context.retries + 1,
         delay: context.nextRetryDelay ?? 0,
+        server: context.url,
       })),
       emitMaxAttemptsReached: emit(({ context }) => ({
         type: "connection:max_attempts_reached" as const,
@@ -429,6 +592,11 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         ({ context }, params: { socketId: string; recovered: boolean; recoverableWithin: number | null }) => ({
         socketId: params.socketId,
         recovered: params.recovered,
+        sessionServer: context.url,
+        serverFailures: 0,
+        failingBack: false,
+        plannedReturnAt: null,
+        restarting: false,
         recoveryWindow: params.recoverableWithin,
         lastAckAt: null,
         recoveryHoldUntil: null,
@@ -452,6 +620,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         type: "connection:connected" as const,
         socketId: context.socketId ?? "",
         recovered: context.recovered,
+        server: context.url,
       })),
       emitReconnected: enqueueActions(({ context, enqueue }) => {
         if (context.retries > 0) {
@@ -517,7 +686,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       clearResumeProbe: assign({ probeAfterResume: false }),
       markResumeProbe: assign({ probeAfterResume: true }),
       scheduleNextHeartbeat: assign(({ context }) => {
-        const due = (context.heartbeatSentAt ?? monotonic()) + context.config.heartbeatInterval;
+        const due = (context.heartbeatSentAt ?? monotonic()) + heartbeatIntervalOf(context);
         return { timerDue: { monotonic: due, wall: now() + (due - monotonic()) } };
       }),
       emitResumed: emit(({ context }) => ({
@@ -563,8 +732,8 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         args: params.args,
       })),
       emitToSocket: sendTo("socket", (_, params: OutgoingMessage) => {
-        const { event, args, ackId, ttl, volatile } = params;
-        return { type: "emit", event, args, ackId, ttl, volatile } satisfies SocketCommand;
+        const { event, args, ackId, ttl, volatile, priority } = params;
+        return { type: "emit", event, args, ackId, ttl, volatile, priority } satisfies SocketCommand;
       }),
       enqueueMessage: enqueueActions(({ context, enqueue }, params: OutgoingMessage) => {
         const { ttl } = params;
@@ -576,10 +745,21 @@ export function setupConnection(environment: MachineEnvironment = {}) {
           queuedAt,
           expiresAt: queuedAt + Math.min(ttl ?? context.config.queueTtl, context.config.queueTtl),
           ...(params.ackId === undefined ? {} : { ackId: params.ackId }),
+          ...(params.priority === undefined ? {} : { priority: params.priority }),
         };
+        if (params.priority === "call") {
+          // Call signalling is never what overflow drops: it waits apart, bounded by its TTL,
+          // and takes its room from the ordinary queue.
+          const { queue: callQueue } = pushMessage(context.callQueue, message, Infinity);
+          const { queue, dropped } = shrinkQueue(context.queue, context.config.maxQueueSize - queueSize(callQueue));
+          enqueue.assign({ callQueue, queue, nextMessageId: context.nextMessageId + 1 });
+          for (const announcement of dropAnnouncements(dropped, "overflow")) enqueue.emit(announcement);
+          return;
+        }
         // O(log n), not a copy of the queue: pushMessage extends the log in place, and the
         // previous snapshot's queue stays as it was (a view of an older version, see queue.ts).
-        const { queue, dropped } = pushMessage(context.queue, message, context.config.maxQueueSize);
+        const room = Math.max(0, context.config.maxQueueSize - queueSize(context.callQueue));
+        const { queue, dropped } = pushMessage(context.queue, message, room);
         enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
         for (const announcement of dropAnnouncements(dropped, "overflow")) enqueue.emit(announcement);
       }),
@@ -588,37 +768,43 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       }),
       scheduleQueueExpiry: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
-        if (queueSize(context.queue) > 0) {
+        if (heldMessages(context) > 0) {
           enqueue.raise({ type: "queue.expire" }, { id: "queueExpiry", delay: "untilQueueExpiry" });
         }
       }),
       expireQueuedMessages: enqueueActions(({ context, enqueue }) => {
         // In batches: scheduleQueueExpiry re-arms at once for the rest, in a step of its own.
-        const { queue, expired } = takeExpired(context.queue, monotonic(), EXPIRY_BATCH);
-        if (expired.length === 0) return;
-        enqueue.assign({ queue });
-        for (const announcement of dropAnnouncements(expired, "expired")) enqueue.emit(announcement);
+        const at = monotonic();
+        const calls = takeExpired(context.callQueue, at, EXPIRY_BATCH);
+        const { queue, expired } = takeExpired(context.queue, at, EXPIRY_BATCH - calls.expired.length);
+        if (expired.length + calls.expired.length === 0) return;
+        enqueue.assign({ queue, callQueue: calls.queue });
+        for (const announcement of dropAnnouncements([...calls.expired, ...expired], "expired")) enqueue.emit(announcement);
       }),
       flushQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
+        // Call signalling first (a hang-up before the presence updates), each part in order.
+        const calls = drainMessages(context.callQueue);
         const { queue, messages } = drainMessages(context.queue);
-        if (messages.length === 0) return;
-        for (const message of messages) {
+        if (messages.length + calls.messages.length === 0) return;
+        for (const message of [...calls.messages, ...messages]) {
           enqueue.sendTo("socket", {
             type: "emit",
             event: message.event,
             args: message.args,
             ackId: message.ackId,
+            priority: message.priority,
           } satisfies SocketCommand);
         }
-        enqueue.assign({ queue });
+        enqueue.assign({ queue, callQueue: calls.queue });
       }),
       dropQueue: enqueueActions(({ context, enqueue }) => {
         enqueue.cancel("queueExpiry");
+        const calls = drainMessages(context.callQueue);
         const { queue, messages } = drainMessages(context.queue);
-        if (messages.length === 0) return;
-        for (const announcement of dropAnnouncements(messages, "disposed")) enqueue.emit(announcement);
-        enqueue.assign({ queue });
+        if (messages.length + calls.messages.length === 0) return;
+        for (const announcement of dropAnnouncements([...calls.messages, ...messages], "disposed")) enqueue.emit(announcement);
+        enqueue.assign({ queue, callQueue: calls.queue });
       }),
       scheduleRequestTimeout: enqueueActions(({ enqueue }, params: { ackId?: number; timeout?: number }) => {
         if (params.ackId === undefined || !params.timeout) return;
@@ -647,9 +833,10 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         message: params.message,
       })),
       expireRequest: enqueueActions(({ context, enqueue }, params: { ackId: number }) => {
-        const { queue, removed } = removeRequest(context.queue, params.ackId);
+        const calls = removeRequest(context.callQueue, params.ackId);
+        const { queue, removed } = calls.removed ? { queue: context.queue, removed: calls.removed } : removeRequest(context.queue, params.ackId);
         if (removed) {
-          enqueue.assign({ queue });
+          enqueue.assign({ queue, callQueue: calls.queue });
           enqueue.emit({ type: "message:dropped", event: removed.event, reason: "timeout", args: removed.args });
         }
         enqueue.emit({

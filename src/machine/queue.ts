@@ -113,6 +113,24 @@ export function pushMessage(
   if (message.ackId !== undefined) log.requests[message.ackId] = index;
   next.tail = index + 1;
   next.size += 1;
+  const dropped = dropOldest(next, capacity);
+  return { queue: settle(next), dropped };
+}
+
+/**
+ * Drops the oldest messages until at most `capacity` are left (`dropped`, oldest first; the
+ * queue is returned as it was when none is). O(k) amortised for k dropped.
+ */
+export function shrinkQueue(queue: MessageQueue, capacity: number): { queue: MessageQueue; dropped: QueuedMessage[] } {
+  if (queue.size <= Math.max(0, capacity)) return { queue, dropped: [] };
+  const next = successorOf(queue);
+  const dropped = dropOldest(next, capacity);
+  return { queue: settle(next), dropped };
+}
+
+/** Moves `head` of a view being changed past its oldest messages until `capacity` are left. */
+function dropOldest(next: MessageQueue, capacity: number): QueuedMessage[] {
+  const { log } = next;
   const dropped: QueuedMessage[] = [];
   while (next.size > Math.max(0, capacity)) {
     const oldest = log.messages[next.head]!;
@@ -122,7 +140,7 @@ export function pushMessage(
     next.size -= 1;
     skipRemoved(next);
   }
-  return { queue: settle(next), dropped };
+  return dropped;
 }
 
 /**

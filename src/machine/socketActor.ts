@@ -1,23 +1,59 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { fromCallback } from "xstate";
-import { type AuthErrorClassifier, isAuthRejection, retryAfterOf } from "./auth.js";
+import { type AuthErrorClassifier, isAuthRejection, retryAfterOf, retryWindowOf } from "./auth.js";
 import { MAX_TIMER_MS } from "./config.js";
 import type { FaultReporter } from "./environment.js";
 import { connectErrorInfo, errorInfo, kindOf, plainData, redact } from "./errors.js";
 import type { SocketCommand, SocketEvent } from "./types.js";
 import { UnconfirmedSends } from "./unconfirmedSends.js";
 
+/** The transport an attempt starts with, when the app leaves the choice to the service. */
+export type TransportChoice = "websocket" | "polling";
+
 /**
+ * One transport per attempt, so that a refused attempt costs the server one request, not two.
  * WebSocket first: closing a WebSocket that is still connecting aborts its TCP connection,
  * while Engine.IO's polling transport leaves its pending request open until the server
- * answers (a hung server would keep one connection per timed-out attempt). Polling remains
- * the fallback for servers or proxies without WebSocket. Options that choose transports
- * themselves are left alone (engine.io-client rejects `transports` beside
- * `transportImplementations`).
+ * answers (a hung server would keep one connection per timed-out attempt). Polling is tried
+ * when WebSocket itself failed (see {@link isTransportBlocked}), and upgrades to WebSocket
+ * once connected, as plain Socket.IO does. Options that choose transports themselves are
+ * left alone (engine.io-client rejects `transports` beside `transportImplementations`).
  */
-function defaultTransports(socketOptions: SocketIoOptions): SocketIoOptions {
-  if (socketOptions.transports !== undefined || socketOptions.transportImplementations !== undefined) return {};
-  return { transports: ["websocket", "polling"], tryAllTransports: true };
+function transportsFor(socketOptions: SocketIoOptions, choice: TransportChoice): SocketIoOptions {
+  if (choosesTransports(socketOptions)) return {};
+  return choice === "websocket"
+    ? { transports: ["websocket"], tryAllTransports: false }
+    : { transports: ["polling", "websocket"], tryAllTransports: false };
+}
+
+function choosesTransports(socketOptions: SocketIoOptions): boolean {
+  return socketOptions.transports !== undefined || socketOptions.transportImplementations !== undefined;
+}
+
+/**
+ * Whether a failed handshake says that the transport itself could not be used (a proxy or
+ * firewall without WebSocket), so that the other one deserves the next attempt. Not when the
+ * server answered (a refusal by a middleware, an HTTP status, a timeout waiting for it), nor
+ * when nothing listens at all (the host refused the TCP connection: the server is down, and
+ * the other transport would fail alike). A browser's WebSocket error says none of this, so
+ * there a WebSocket transport error counts as blocked.
+ */
+export function isTransportBlocked(error: unknown): boolean {
+  if (error === null || typeof error !== "object") return false;
+  const { type, description, message } = error as { type?: unknown; description?: unknown; message?: unknown };
+  if (type !== "TransportError" && message !== "websocket error" && message !== "xhr poll error") return false;
+  if (typeof description === "number") return description === 0; // an HTTP status: the server answered
+  const detail =
+    description !== null && typeof description === "object"
+      ? [(description as { message?: unknown }).message, (description as { error?: { code?: unknown } }).error?.code]
+          .filter((part) => typeof part === "string")
+          .join(" ")
+      : typeof description === "string"
+        ? description
+        : "";
+  if (/Unexpected server response|\b[1-5]\d\d\b/.test(detail)) return false;
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/.test(detail)) return false;
+  return true;
 }
 
 /** The options given, without keys set to `undefined` (a spread would let them erase a default). */
@@ -128,9 +164,35 @@ export interface SocketPort {
 
 /** The socket actor's input, computed by the chart from context. */
 export interface SocketActorInput {
+  /** The server when an `open` command names none. */
   url: string;
   path: string;
   connectionTimeout: number;
+}
+
+/** The wire payload of a planned restart (`softphone:drain`, docs/server.md), when it is well formed. */
+function drainNoticeOf(args: unknown[]): { reconnectAfter: number; windowMs: number; slot: number | null } | null {
+  const notice = args[0];
+  if (notice === null || typeof notice !== "object") return null;
+  const { reconnectAfter, windowMs, slot } = notice as Record<string, unknown>;
+  const ms = (value: unknown): value is number =>
+    typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS;
+  if (!ms(reconnectAfter) || !ms(windowMs)) return null;
+  if (slot !== undefined && slot !== null && !ms(slot)) return null;
+  return { reconnectAfter, windowMs, slot: ms(slot) ? slot : null };
+}
+
+/** The event a server sends before a planned restart (see docs/server.md). */
+export const DRAIN_EVENT = "softphone:drain";
+
+/** An http(s) URL for a ws(s) one: the probe is a plain HTTP request. */
+function httpUrlOf(url: string, path: string): string {
+  const target = new URL(url);
+  if (target.protocol === "ws:") target.protocol = "http:";
+  if (target.protocol === "wss:") target.protocol = "https:";
+  target.pathname = path;
+  target.search = "";
+  return target.toString();
 }
 
 /** socket.io-client's private session fields (Connection State Recovery), read and seeded here. */
@@ -291,9 +353,16 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       });
     };
 
-    const handshake = (forGeneration: number, payload: Record<string, unknown>) => {
-      const created = factory(input.url, {
-        ...defaultTransports(socketOptions),
+    // Per server: the transport the next attempt starts with (the one that worked last, or the
+    // other one after the transport itself failed).
+    const transportOf = new Map<string, TransportChoice>();
+    // Background checks of a server (fail-back), aborted on stop.
+    const serverChecks = new Set<AbortController>();
+
+    const handshake = (forGeneration: number, payload: Record<string, unknown>, url: string, offerSession: boolean) => {
+      const choice = transportOf.get(url) ?? "websocket";
+      const created = factory(url, {
+        ...transportsFor(socketOptions, choice),
         ...socketOptions,
         path: input.path,
         auth: payload,
@@ -306,7 +375,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       // Offer the session of the socket that was lost, as socket.io-client does for its own
       // reconnections: it sends pid and offset with the CONNECT packet when `_pid` is set, and
       // sets `recovered` when the server restores that session.
-      const previous = lastConnected ? sessionFields(lastConnected) : null;
+      const previous = lastConnected && offerSession ? sessionFields(lastConnected) : null;
       if (previous?._pid) {
         const offered = sessionFields(created);
         offered._pid = previous._pid;
@@ -326,6 +395,17 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       created.io.on("ping", alive);
       created.on("connect", () => {
         lastConnected = created;
+        // Remember the transport that worked (a fake socket may have no engine to ask).
+        const engine = created.io.engine as
+          | { transport?: { name?: unknown }; on?: (event: "upgrade", listener: () => void) => void }
+          | undefined;
+        const name = engine?.transport?.name;
+        if (name === "websocket" || name === "polling") transportOf.set(url, name);
+        if (typeof engine?.on === "function") {
+          engine.on("upgrade", () => {
+            if (socket === created) transportOf.set(url, "websocket");
+          });
+        }
         report({
           type: "socket.connected",
           generation: forGeneration,
@@ -341,12 +421,16 @@ export function createSocketActor(options: SocketActorOptions = {}) {
         const token = typeof payload.token === "string" ? payload.token : null;
         if (authRejected && token !== null && credentials.token === token) credentials.token = null;
         const data = error.data === undefined ? undefined : plainData(error.data, scrub);
+        if (!choosesTransports(socketOptions) && isTransportBlocked(error)) {
+          transportOf.set(url, choice === "websocket" ? "polling" : "websocket");
+        }
         report({
           type: "socket.connectFailed",
           generation: forGeneration,
           error: { message: scrub(connectErrorInfo(error).message), ...(data === undefined ? {} : { data }) },
           authRejected,
           retryAfter: retryAfterOf(error.data),
+          retryWindow: retryWindowOf(error.data),
         });
       });
       created.on("disconnect", (reason) => {
@@ -359,6 +443,11 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       });
       created.onAny((event: string, ...args: unknown[]) => {
         alive();
+        const notice = event === DRAIN_EVENT ? drainNoticeOf(args) : null;
+        if (notice) {
+          report({ type: "socket.drainNotice", generation: forGeneration, ...notice });
+          return;
+        }
         report({ type: "socket.message", generation: forGeneration, event, args });
       });
       created.connect();
@@ -384,7 +473,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       return { missing: `token provider returned ${kindOf(answer)}; expected a string or an auth payload object` };
     };
 
-    const open = async (forGeneration: number) => {
+    const open = async (forGeneration: number, url: string, offerSession: boolean) => {
       const replaced = socket?.connected ? socket : null;
       // A connected socket replaced (forceReconnection(), usually pressed because the link
       // seems dead): what it could not confirm is announced, not forgotten with it.
@@ -435,7 +524,37 @@ export function createSocketActor(options: SocketActorOptions = {}) {
       }
       payload ??= { ...options.authPayload };
       if (typeof payload.token === "string") rememberToken(credentials, payload.token);
-      handshake(forGeneration, payload);
+      handshake(forGeneration, payload, url, offerSession);
+    };
+
+    /**
+     * Whether `url` answers HTTP at the Socket.IO path, without opening a socket (no session,
+     * no second connection): any answer below 500 (Engine.IO answers a bare request with 400),
+     * or an opaque one in a browser (no CORS needed to know the host is up).
+     */
+    const probeServer = async (url: string, timeout: number): Promise<{ ok: boolean; error?: string }> => {
+      if (typeof fetch !== "function") return { ok: false, error: "fetch is not available to check the server" };
+      const controller = new AbortController();
+      serverChecks.add(controller);
+      const timer = setTimeout(() => controller.abort(), timeout);
+      try {
+        const response = await fetch(httpUrlOf(url, input.path), {
+          mode: "no-cors",
+          cache: "no-store",
+          // Node keeps the connection otherwise; a browser ignores the header.
+          headers: { connection: "close" },
+          signal: controller.signal,
+        });
+        await response.body?.cancel().catch(() => {});
+        return response.type === "opaque" || response.status < 500
+          ? { ok: true }
+          : { ok: false, error: `the server answered ${response.status}` };
+      } catch (error) {
+        return { ok: false, error: errorInfo(error).message };
+      } finally {
+        clearTimeout(timer);
+        serverChecks.delete(controller);
+      }
     };
 
     /**
@@ -478,7 +597,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     receive((command) => {
       switch (command.type) {
         case "open":
-          open(command.generation).catch((error: unknown) => {
+          open(command.generation, command.url ?? input.url, command.offerSession !== false).catch((error: unknown) => {
             // io() itself can throw on options it rejects: one failed attempt, named.
             report({
               type: "socket.connectFailed",
@@ -513,7 +632,12 @@ export function createSocketActor(options: SocketActorOptions = {}) {
             break;
           }
           // The chart thought the socket was up, but it is gone: queue the message again.
-          if (!sent) report({ type: "socket.undelivered", event, args, ackId, ttl, volatile });
+          if (!sent) report({ type: "socket.undelivered", event, args, ackId, ttl, volatile, priority: command.priority });
+          break;
+        }
+        case "probe": {
+          const { url } = command;
+          void probeServer(url, command.timeout).then((result) => report({ type: "socket.probed", url, ...result }));
           break;
         }
         case "heartbeat": {
@@ -552,6 +676,7 @@ export function createSocketActor(options: SocketActorOptions = {}) {
     return () => {
       if (options.port?.emit === emitNow) options.port.emit = null;
       stopped = true;
+      for (const controller of serverChecks) controller.abort();
       for (const timer of replaceTimers) clearTimeout(timer);
       replaceTimers.clear();
       close(false);

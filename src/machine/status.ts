@@ -1,7 +1,7 @@
 import type { SnapshotFrom } from "xstate";
 import { type ConnectionMachine, healthScoreOf } from "./connectionMachine.js";
+import { heldMessages } from "./implementations.js";
 import { qualityOf } from "./health.js";
-import { queueSize } from "./queue.js";
 import type { ConnectionContext, ConnectionQuality, ErrorInfo, JitterStrategy, NetworkStatus } from "./types.js";
 
 /** The chart's state value, as XState infers it from the chart itself. */
@@ -49,6 +49,12 @@ export interface WebSocketStatus {
   recovered: boolean;
   queuedMessages: number;
   disposed: boolean;
+  /** A call is in progress (`setCallActive(true)`): call mode's rules apply. */
+  callActive: boolean;
+  /** The URL of the server in use, or being tried (one of `url`'s, the first being the primary). */
+  server: string;
+  /** The server announced a planned restart and the connection has not come back since. */
+  restarting: boolean;
 }
 
 /** The top-level state of a snapshot value (`"connecting"` for `{ connecting: "handshaking" }`). */
@@ -77,7 +83,10 @@ export function statusOf(value: ConnectionStateValue, context: ConnectionContext
     jitterStrategy: context.customBackoff ? "custom" : context.config.jitterStrategy,
     socketId: isConnected ? context.socketId : null,
     recovered: isConnected && context.recovered,
-    queuedMessages: queueSize(context.queue),
+    queuedMessages: heldMessages(context),
     disposed,
+    callActive: context.callActive,
+    server: context.url,
+    restarting: context.restarting,
   };
 }

@@ -64,6 +64,35 @@ export interface ConnectionConfig {
    * `false`: retry at once, into a new session (resync on `recovered: false`). @default false
    */
   awaitSessionRecovery: boolean;
+  /**
+   * Call mode (`setCallActive(true)`): milliseconds between heartbeats while a call is in
+   * progress, so that a dead link is found within this + `unhealthyThreshold` × the adaptive
+   * ack timeout. The shorter of this and `heartbeatInterval` applies. @default 5000
+   */
+  callHeartbeatInterval: number;
+  /**
+   * Call mode: the cap of every retry delay while a call is in progress (a server's
+   * `retryAfter` is still honoured). During a call reconnection never gives up. @default 5000
+   */
+  callMaxDelay: number;
+  /**
+   * With several servers (`url: [primary, backup, ...]`): consecutive failed attempts on the
+   * server in use before the next one in the list is tried. An auth rejection never moves on
+   * (it is the token, not the server). @default 2
+   */
+  failoverAfter: number;
+  /**
+   * With several servers, connected to a backup: milliseconds between background checks of the
+   * primary (the first one `stablePeriod` after connecting). When the primary answers, the
+   * service moves back to it (after the call ends, in call mode). @default 30000
+   */
+  failbackInterval: number;
+  /**
+   * The servers in `url` are nodes of one cluster sharing Socket.IO sessions (an adapter such
+   * as `@socket.io/redis-streams-adapter`): a lost session is offered for recovery to whichever
+   * node is tried next. `false`: it is offered only to the server that held it. @default false
+   */
+  sharedSessions: boolean;
 }
 
 /** `{ message, data? }`: errors are kept as printable data. */
@@ -92,12 +121,42 @@ export interface QueuedMessage {
   expiresAt: number;
   /** Set for `request()`: the id under which the ack is awaited. */
   ackId?: number;
+  /** `"call"`: call signalling (hang-up, transfer), flushed before the rest and never dropped for overflow. */
+  priority?: MessagePriority;
 }
+
+/**
+ * `"call"` marks call signalling: queued apart, sent before everything else on reconnect, and
+ * never the message overflow drops. Anything else is ordinary traffic.
+ */
+export type MessagePriority = "call";
 
 /** The machine's context: plain data you could print. */
 export interface ConnectionContext {
-  /** Server URL (http(s) or ws(s)). */
+  /** The server in use or being tried (http(s) or ws(s)): `urls[serverIndex]`. */
   url: string;
+  /** Every server, in order of preference (the first is the primary). */
+  urls: string[];
+  /** Index in `urls` of the server in use. */
+  serverIndex: number;
+  /** Failed attempts in a row on the server in use (failover after `failoverAfter`). */
+  serverFailures: number;
+  /** The attempt in progress moves back to the primary: a failure there returns to a backup at once. */
+  failingBack: boolean;
+  /** The server that holds the last session (its URL), offered for recovery; null when none. */
+  sessionServer: string | null;
+  /** A call is in progress (`setCallActive(true)`): call mode's rules apply. */
+  callActive: boolean;
+  /**
+   * The server announced a planned restart (`softphone:drain`): monotonic ms at which this
+   * client comes back (its moment in the server's window), until the link goes and the retry is
+   * scheduled for then.
+   */
+  plannedReturnAt: number | null;
+  /** The server announced a restart and the connection has not come back since. */
+  restarting: boolean;
+  /** Call-priority sends held while not connected (sent before `queue`, never dropped for overflow). */
+  callQueue: MessageQueue;
   /** Socket.IO path. */
   path: string;
   config: ConnectionConfig;
@@ -116,6 +175,11 @@ export interface ConnectionContext {
   nextRetryAt: number | null;
   /** `retryAfter` hint of the last rejection, ms, consumed by the next schedule. */
   retryAfterHint: number | null;
+  /**
+   * `retryWindow` of the last rejection, ms: the width of the window after `retryAfter` that
+   * the server spread its clients over (0: it assigned this client exactly `retryAfter`).
+   */
+  retryWindowHint: number | null;
   lastError: ErrorInfo | null;
   network: NetworkStatus;
   /**
@@ -196,7 +260,17 @@ export type SocketEvent =
       error: ErrorInfo;
       authRejected: boolean;
       retryAfter: number | null;
+      /** The refusal's `data.retryWindow` (ms), when it gave one. */
+      retryWindow?: number | null;
     }
+  /**
+   * The server announced a planned restart (the `softphone:drain` event, see docs/server.md):
+   * come back `reconnectAfter` ms from now, at a moment in the `windowMs` after it, or at
+   * exactly `reconnectAfter + slot` when the server assigned a slot.
+   */
+  | { type: "socket.drainNotice"; generation: number; reconnectAfter: number; windowMs: number; slot: number | null }
+  /** A background check of a server (fail-back to the primary): `ok` when it answered. */
+  | { type: "socket.probed"; url: string; ok: boolean; error?: string }
   /** No usable token: the provider gave nothing or a non-string (`reason` says which, never the value). */
   | { type: "socket.tokenMissing"; generation: number; reason: string }
   /** The attempt is waiting for the token provider (`awaiting: true`), or its answer came. */
@@ -211,7 +285,15 @@ export type SocketEvent =
   /** A function the app handed in threw or returned nonsense; the connection went on without it. */
   | { type: "callback.failed"; callback: CallbackName; message: string }
   /** An emit reached the actor when its socket was no longer connected: queue it again. */
-  | { type: "socket.undelivered"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
+  | {
+      type: "socket.undelivered";
+      event: string;
+      args: unknown[];
+      ackId?: number;
+      ttl?: number;
+      volatile?: boolean;
+      priority?: MessagePriority;
+    }
   /**
    * Sends emitted after the last acked heartbeat on a socket that was then lost: nothing
    * proves they arrived (announced as `message:unconfirmed`, never resent).
@@ -224,7 +306,18 @@ export type CommandEvent =
   | { type: "disconnect" }
   /** `id`: the caller's ticket, recorded in `forceId` once the chart has acted on it. */
   | { type: "forceReconnect"; id?: number }
-  | { type: "send"; event: string; args: unknown[]; ttl?: number; volatile?: boolean; ackId?: number; timeout?: number }
+  | {
+      type: "send";
+      event: string;
+      args: unknown[];
+      ttl?: number;
+      volatile?: boolean;
+      ackId?: number;
+      timeout?: number;
+      priority?: MessagePriority;
+    }
+  /** A call started or ended (`setCallActive`). */
+  | { type: "call.set"; active: boolean }
   /** A new token is in the socket actor's credentials (the event does not carry it). */
   | { type: "auth.updated" }
   | { type: "network.online" }
@@ -235,20 +328,28 @@ export type CommandEvent =
 /** Events the chart raises to itself on a timer. */
 export type InternalEvent =
   | { type: "queue.expire" }
-  | { type: "request.timeout"; ackId: number };
+  | { type: "request.timeout"; ackId: number }
+  /** Probe the link now (a forced reconnection in call mode keeps a working link, after checking it). */
+  | { type: "link.probe" };
 
 export type ConnectionEvent = SocketEvent | CommandEvent | InternalEvent;
 
 /** Commands the chart sends to the socket actor. */
 export type SocketCommand =
-  | { type: "open"; generation: number }
+  /**
+   * `url`: the server to connect to. `offerSession`: offer the last session for recovery (it
+   * was held by this server, or the servers share sessions).
+   */
+  | { type: "open"; generation: number; url?: string; offerSession?: boolean }
+  /** Check in the background whether `url` answers (fail-back to the primary); no socket is opened. */
+  | { type: "probe"; url: string; timeout: number }
   /**
    * `graceful`: a deliberate end (disconnect, dispose): the server is told and forgets the
    * session. Otherwise only the transport is dropped, so that a server with Connection State
    * Recovery keeps the session for the next handshake to restore.
    */
   | { type: "close"; announceUnconfirmed?: boolean; graceful?: boolean }
-  | { type: "emit"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean }
+  | { type: "emit"; event: string; args: unknown[]; ackId?: number; ttl?: number; volatile?: boolean; priority?: MessagePriority }
   /** The server never acked a heartbeat on this socket: there is no delivery evidence to keep. */
   | { type: "stopDeliveryTracking" }
   | { type: "heartbeat"; generation: number; seq: number };
@@ -257,10 +358,25 @@ export type DropReason = "overflow" | "expired" | "disposed" | "volatile" | "tim
 
 /** The public events of the service, by name, with their payloads. */
 export interface ServiceEventMap {
-  "connection:connected": { socketId: string; recovered: boolean };
+  /** `server`: the URL of the server now in use. */
+  "connection:connected": { socketId: string; recovered: boolean; server: string };
   "connection:disconnected": { reason: string };
-  "connection:failed": { attempt: number; error: ErrorInfo };
-  "connection:reconnecting": { attempt: number; delay: number };
+  /** `server`: the URL the attempt went to. */
+  "connection:failed": { attempt: number; error: ErrorInfo; server: string };
+  /** `server`: the URL the retry will go to. */
+  "connection:reconnecting": { attempt: number; delay: number; server: string };
+  /**
+   * The service moved to another server: `"failover"` after `failoverAfter` failures on
+   * `from`, `"failback"` when the primary answered again, `"drain"` when `from` announced a
+   * planned restart.
+   */
+  "connection:server_changed": { from: string; to: string; reason: "failover" | "failback" | "drain" };
+  /**
+   * The server announced a planned restart (`drainServer`): the connection will close and this
+   * client comes back in `delay` ms (its moment in the server's window), to `server`. Not a
+   * failure: no attempt is counted for it.
+   */
+  "connection:restarting": { server: string; delay: number; windowMs: number };
   "connection:reconnected": { attempts: number; recovered: boolean };
   "connection:max_attempts_reached": { attempts: number };
   "connection:auth_required": object;

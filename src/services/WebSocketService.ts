@@ -13,7 +13,7 @@ import {
   type SocketPort,
   type TokenProvider,
 } from "../machine/socketActor.js";
-import type { ConnectionConfig, ServiceEventMap, ServiceEventName } from "../machine/types.js";
+import type { ConnectionConfig, MessagePriority, ServiceEventMap, ServiceEventName } from "../machine/types.js";
 import { type CallbackName, type FaultReporter, messageOf, monotonicNow } from "../machine/environment.js";
 import { checkSocketOptions } from "../machine/socketOptions.js";
 import { statusOf, topLevelState, type WebSocketStatus } from "../machine/status.js";
@@ -31,8 +31,12 @@ export interface StaticAuth {
 }
 
 export interface WebSocketServiceOptions {
-  /** Server URL, http(s) or ws(s). Required. */
-  url: string;
+  /**
+   * Server URL, http(s) or ws(s). Required. A list is an ordered set of servers: the first is
+   * the primary, the others backups tried after `config.failoverAfter` failures in a row;
+   * the service moves back to the primary when it answers again (docs/failover.md).
+   */
+  url: string | readonly string[];
   /** Socket.IO path. @default "/socket.io/" */
   path?: string;
   /**
@@ -97,6 +101,12 @@ export interface SendOptions {
   ttl?: number;
   /** Drop the message (announced as `message:dropped`, reason `"volatile"`) rather than queue it. */
   volatile?: boolean;
+  /**
+   * `"call"`: call signalling (hang-up, transfer, hold). Held apart while not connected, sent
+   * before every other queued message on reconnect, and never the message that overflow
+   * drops (docs/call-mode.md).
+   */
+  priority?: MessagePriority;
 }
 
 /** Per-request options of {@link WebSocketService.requestWith}. */
@@ -105,6 +115,12 @@ export interface RequestOptions {
   timeout?: number;
   /** Milliseconds the request may wait in the queue (at most `queueTtl`). */
   ttl?: number;
+  /** `"call"`: as {@link SendOptions.priority}. */
+  priority?: MessagePriority;
+}
+
+function checkPriority(method: string, priority: unknown): void {
+  if (priority !== undefined && priority !== "call") fail(`${method} options.priority`, '"call" or undefined', priority);
 }
 
 
@@ -153,6 +169,8 @@ export const SERVICE_EVENT_NAMES: readonly ServiceEventName[] = Object.freeze(
     "connection:health_degraded": true,
     "connection:health_check": true,
     "connection:resumed": true,
+    "connection:server_changed": true,
+    "connection:restarting": true,
     message: true,
     "message:dropped": true,
     "message:unconfirmed": true,
@@ -203,6 +221,43 @@ function fail(key: string, expected: string, value: unknown): never {
   throw new TypeError(`${key} must be ${expected}, got ${describeValue(value)}`);
 }
 
+/** The servers of `options.url`, in order; throws a TypeError for anything but a URL or a non-empty list of them. */
+function urlList(url: unknown): string[] {
+  if (typeof url === "string") return [url];
+  if (!Array.isArray(url)) fail("url", "an http(s) or ws(s) URL string, or a non-empty array of them", url);
+  if (url.length === 0) fail("url", "a non-empty array of http(s) or ws(s) URLs", url);
+  for (const [index, entry] of url.entries()) {
+    if (typeof entry !== "string") fail(`url[${index}]`, "an http(s) or ws(s) URL string", entry);
+  }
+  const seen = new Set<string>();
+  for (const [index, entry] of (url as string[]).entries()) {
+    if (seen.has(entry)) fail(`url[${index}]`, "a server not already in the list", entry);
+    seen.add(entry);
+  }
+  return [...(url as string[])];
+}
+
+/** One server URL: http(s) or ws(s), no credentials, secure when required. `key` names it in errors. */
+function checkUrl(key: string, url: string, options: WebSocketServiceOptions): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail(key, "an http(s) or ws(s) URL", url);
+  }
+  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) {
+    throw new TypeError(`${key} must be an http(s) or ws(s) URL, got ${describeUrl(url, parsed)}`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new TypeError(`${key} must not carry credentials (user:password@): the token travels in the handshake auth payload`);
+  }
+  if (options.requireSecureTransport && (parsed.protocol === "http:" || parsed.protocol === "ws:") && !isLoopbackHost(parsed.hostname)) {
+    throw new TypeError(
+      `${key} must use https: or wss: when requireSecureTransport is set (loopback hosts excepted), got ${describeUrl(url, parsed)}`,
+    );
+  }
+}
+
 function validateOptions(options: WebSocketServiceOptions): void {
   if (options === null || typeof options !== "object") fail("options", "an object", options);
   for (const key of Object.keys(options)) {
@@ -212,28 +267,12 @@ function validateOptions(options: WebSocketServiceOptions): void {
       );
     }
   }
-  const { url, path, auth, socketOptions } = options;
-  if (typeof url !== "string") fail("url", "an http(s) or ws(s) URL string", url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    fail("url", "an http(s) or ws(s) URL", url);
-  }
-  if (!["http:", "https:", "ws:", "wss:"].includes(parsed.protocol)) {
-    throw new TypeError(`url must be an http(s) or ws(s) URL, got ${describeUrl(url, parsed)}`);
-  }
-  if (parsed.username || parsed.password) {
-    throw new TypeError("url must not carry credentials (user:password@): the token travels in the handshake auth payload");
-  }
+  const { path, auth, socketOptions } = options;
   if (options.requireSecureTransport !== undefined && typeof options.requireSecureTransport !== "boolean") {
     fail("requireSecureTransport", "a boolean", options.requireSecureTransport);
   }
-  if (options.requireSecureTransport && (parsed.protocol === "http:" || parsed.protocol === "ws:") && !isLoopbackHost(parsed.hostname)) {
-    throw new TypeError(
-      `url must use https: or wss: when requireSecureTransport is set (loopback hosts excepted), got ${describeUrl(url, parsed)}`,
-    );
-  }
+  const urls = urlList(options.url);
+  for (const [index, url] of urls.entries()) checkUrl(typeof options.url === "string" ? "url" : `url[${index}]`, url, options);
   if (path !== undefined && (typeof path !== "string" || !path.startsWith("/"))) {
     fail("path", 'a string starting with "/"', path);
   }
@@ -245,7 +284,7 @@ function validateOptions(options: WebSocketServiceOptions): void {
     throw new TypeError(`auth.token must be a string, got ${kindOf(auth.token)} (value not shown)`);
   }
   const token = auth && typeof auth === "object" && typeof auth.token === "string" ? auth.token : null;
-  if (token && token.length >= MIN_REDACTED_LENGTH && (url.includes(token) || safelyDecoded(url).includes(token))) {
+  if (token && token.length >= MIN_REDACTED_LENGTH && urls.some((url) => url.includes(token) || safelyDecoded(url).includes(token))) {
     throw new TypeError("url must not contain the auth token: it travels in the handshake auth payload only");
   }
   // Every io() option is passed through, or refused with its equivalent when the service sets
@@ -466,7 +505,8 @@ export class WebSocketService {
     // requests emitted on it fail now rather than at their timeout, and plain ack callbacks
     // are forgotten. What is still queued keeps waiting for the next connection.
     const lost = this.actor.on("connection:disconnected", ({ reason }) => {
-      const queued = new Set(Array.from(messagesInOrder(this.actor.getSnapshot().context.queue), (message) => message.ackId));
+      const { queue, callQueue } = this.actor.getSnapshot().context;
+      const queued = new Set([...messagesInOrder(queue), ...messagesInOrder(callQueue)].map((message) => message.ackId));
       for (const [ackId, pending] of this.#acks) {
         if (queued.has(ackId)) continue;
         this.#acks.delete(ackId);
@@ -571,6 +611,7 @@ export class WebSocketService {
     if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
       fail("send options.ttl", "a number greater than 0", options.ttl);
     }
+    checkPriority("send", options.priority);
     if (this.#ignoredAfterDispose("send")) return;
     const last = args.at(-1);
     const callback = typeof last === "function" ? (last as (...response: unknown[]) => void) : null;
@@ -594,7 +635,15 @@ export class WebSocketService {
       if (ackId !== undefined) this.#acks.delete(ackId);
       throw error;
     }
-    this.actor.send({ type: "send", event, args: payload, ackId, ttl: options.ttl, volatile: options.volatile });
+    this.actor.send({
+      type: "send",
+      event,
+      args: payload,
+      ackId,
+      ttl: options.ttl,
+      volatile: options.volatile,
+      priority: options.priority,
+    });
   }
 
   /**
@@ -634,6 +683,7 @@ export class WebSocketService {
     if (options.ttl !== undefined && !(typeof options.ttl === "number" && options.ttl > 0)) {
       fail("request options.ttl", "a number greater than 0", options.ttl);
     }
+    checkPriority("request", options.priority);
     if (this.#disposed) return Promise.reject(new Error(`request "${event}": the service is disposed`));
     const unencodable = unencodableReason(args);
     if (unencodable) throw new TypeError(`request: "${event}" cannot be encoded by Socket.IO: ${unencodable}`);
@@ -643,7 +693,7 @@ export class WebSocketService {
         resolve: (response) => resolve(response[0] as T),
         reject: (error) => reject(new Error(`request "${event}" failed: ${error.message}`)),
       });
-      this.actor.send({ type: "send", event, args, ackId, timeout, ttl: options.ttl });
+      this.actor.send({ type: "send", event, args, ackId, timeout, ttl: options.ttl, priority: options.priority });
     });
   }
 
@@ -766,6 +816,18 @@ export class WebSocketService {
   /** The machine woke from sleep: probe the connection at once (or retry now when backing off). */
   notifyResume(): void {
     if (!this.#ignoredAfterDispose("notifyResume")) this.actor.send({ type: "power.resume" });
+  }
+
+  /**
+   * A call started (`true`) or ended (`false`). While a call is in progress: a heartbeat every
+   * `callHeartbeatInterval`, reconnection that never gives up with delays capped at
+   * `callMaxDelay`, a probe at once on a resume or an online signal, and a
+   * `forceReconnection()` that keeps a working link. When the call ends the normal policy
+   * returns, without a reconnection. See docs/call-mode.md.
+   */
+  setCallActive(active: boolean): void {
+    if (typeof active !== "boolean") fail("setCallActive: active", "a boolean", active);
+    if (!this.#ignoredAfterDispose("setCallActive")) this.actor.send({ type: "call.set", active });
   }
 
   /**

@@ -94,7 +94,7 @@ describe("idle", () => {
     const chart = startChart();
     chart.actor.send({ type: "connect" });
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
-    expect(chart.socket.commands.slice(1)).toEqual([{ type: "open", generation: 1 }]);
+    expect(chart.socket.commands.slice(1)).toEqual([expect.objectContaining({ type: "open", generation: 1 })]);
     expect(chart.context().generation).toBe(1);
   });
 });
@@ -120,7 +120,7 @@ describe("connecting -> connected", () => {
       heartbeatSeq: 1,
       heartbeatSentAt: 120,
     });
-    expect(chart.emitted).toEqual([{ type: "connection:connected", socketId: "sid-1", recovered: false }]);
+    expect(chart.emitted).toEqual([{ type: "connection:connected", socketId: "sid-1", recovered: false, server: "http://127.0.0.1" }]);
     expect(chart.socket.commands.at(-1)).toEqual({ type: "heartbeat", generation: 1, seq: 1 });
   });
 
@@ -162,8 +162,8 @@ describe("a failed attempt -> backingOff", () => {
       nextRetryAt: 1750,
     });
     expect(chart.emitted).toEqual([
-      { type: "connection:failed", attempt: 1, error: { message: "xhr poll error" } },
-      { type: "connection:reconnecting", attempt: 1, delay: 750 },
+      { type: "connection:failed", attempt: 1, error: { message: "xhr poll error" }, server: "http://127.0.0.1" },
+      { type: "connection:reconnecting", attempt: 1, delay: 750, server: "http://127.0.0.1" },
     ]);
     expect(chart.socket.commands.at(-1)).toEqual({ type: "close" });
   });
@@ -177,7 +177,7 @@ describe("a failed attempt -> backingOff", () => {
     expect(chart.socket.opens()).toBe(1);
     runFor(chart.clock, 1);
     expect(chart.actor.getSnapshot().value).toEqual({ connecting: "handshaking" });
-    expect(chart.socket.lastOpen()).toEqual({ type: "open", generation: 2 });
+    expect(chart.socket.lastOpen()).toEqual(expect.objectContaining({ type: "open", generation: 2 }));
     expect(chart.context()).toMatchObject({ attempt: 1, retries: 1, nextRetryDelay: null, nextRetryAt: null });
   });
 
@@ -190,7 +190,7 @@ describe("a failed attempt -> backingOff", () => {
     expect(chart.state()).toBe("backingOff");
     const error = { message: `connection timed out after ${DEFAULT_CONFIG.connectionTimeout} ms` };
     expect(chart.context()).toMatchObject({ attempt: 1, lastError: error });
-    expect(chart.emittedOf("connection:failed")).toEqual([{ type: "connection:failed", attempt: 1, error }]);
+    expect(chart.emittedOf("connection:failed")).toEqual([{ type: "connection:failed", attempt: 1, error, server: "http://127.0.0.1" }]);
   });
 
   it("a disconnect reported while still connecting counts as a failure", () => {
@@ -200,7 +200,7 @@ describe("a failed attempt -> backingOff", () => {
     expect(chart.state()).toBe("backingOff");
     expect(chart.context().attempt).toBe(1);
     expect(chart.emittedOf("connection:failed")).toEqual([
-      { type: "connection:failed", attempt: 1, error: { message: expect.stringContaining("transport error") } },
+      { type: "connection:failed", attempt: 1, error: { message: expect.stringContaining("transport error") }, server: "http://127.0.0.1" },
     ]);
   });
 
@@ -215,7 +215,7 @@ describe("a failed attempt -> backingOff", () => {
     chart.socket.connect("again");
     expect(chart.context()).toMatchObject({ attempt: 0, retries: 0, connectAttempts: 2, lastError: null });
     expect(chart.emitted.slice(-2)).toEqual([
-      { type: "connection:connected", socketId: "again", recovered: false },
+      { type: "connection:connected", socketId: "again", recovered: false, server: "http://127.0.0.1" },
       { type: "connection:reconnected", attempts: 2, recovered: false },
     ]);
     expect(chart.emittedOf("connection:reconnecting").map((event) => event.attempt)).toEqual([1, 2]);
@@ -332,7 +332,7 @@ describe("retryAfter hint", () => {
     chart.socket.fail("server busy", { retryAfter: 10_000 });
     expect(chart.context()).toMatchObject({ nextRetryDelay: 15_000, retryAfterHint: null, backoffStep: 1 });
     expect(chart.emittedOf("connection:reconnecting")).toEqual([
-      { type: "connection:reconnecting", attempt: 1, delay: 15_000 },
+      { type: "connection:reconnecting", attempt: 1, delay: 15_000, server: "http://127.0.0.1" },
     ]);
     runFor(chart.clock, 14_999);
     expect(chart.socket.opens()).toBe(1);
@@ -448,7 +448,7 @@ describe("server disconnect", () => {
     expect(chart.state()).toBe("backingOff");
     expect(chart.emitted.slice(1)).toEqual([
       { type: "connection:disconnected", reason: "io server disconnect" },
-      { type: "connection:reconnecting", attempt: 1, delay: 750 },
+      { type: "connection:reconnecting", attempt: 1, delay: 750, server: "http://127.0.0.1" },
     ]);
     waitForRetry(chart);
     expect(chart.socket.opens()).toBe(2);
@@ -519,7 +519,7 @@ describe("forceReconnect", () => {
     chart.actor.send({ type: "forceReconnect" });
     expect(chart.emitted.at(-1)).toEqual({ type: "connection:disconnected", reason: "forced reconnection" });
     chart.socket.connect("new");
-    expect(chart.emitted.at(-1)).toEqual({ type: "connection:connected", socketId: "new", recovered: false });
+    expect(chart.emitted.at(-1)).toEqual({ type: "connection:connected", socketId: "new", recovered: false, server: "http://127.0.0.1" });
   });
 
   it("while connecting joins the attempt in flight: counters reset, no second open", () => {

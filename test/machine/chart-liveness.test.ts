@@ -183,7 +183,7 @@ describe("dead link detection", () => {
     expect(chart.emitted.slice(1)).toEqual([
       { type: "connection:health_degraded", healthScore: 40, consecutiveFailures: unhealthyThreshold },
       { type: "connection:disconnected", reason: "heartbeat timeout" },
-      { type: "connection:reconnecting", attempt: 1, delay: 750 },
+      { type: "connection:reconnecting", attempt: 1, delay: 750, server: "http://127.0.0.1" },
     ]);
     expect(chart.context()).toMatchObject({
       attempt: 0,
@@ -378,7 +378,7 @@ describe("offline / online", () => {
     expect(server.beats.map((beat) => beat.at)).toEqual([0, 4000]);
     // The stability and health timers keep their schedule.
     runFor(chart.clock, DEFAULT_CONFIG.stablePeriod - 4000);
-    expect(chart.actor.getSnapshot().value).toMatchObject({ connected: { stability: "stable" } });
+    expect(chart.actor.getSnapshot().value).toMatchObject({ connected: { stability: { stable: "onPrimary" } } });
     runFor(chart.clock, healthCheckInterval - DEFAULT_CONFIG.stablePeriod);
     expect(chart.emittedOf("connection:health_check")).toHaveLength(1);
   });
@@ -515,7 +515,7 @@ describe("flap protection", () => {
   it("after stablePeriod connected the envelope is reset", () => {
     const chart = connectAfterTwoFailures();
     runFor(chart.clock, DEFAULT_CONFIG.stablePeriod);
-    expect(chart.actor.getSnapshot().value).toMatchObject({ connected: { stability: "stable" } });
+    expect(chart.actor.getSnapshot().value).toMatchObject({ connected: { stability: { stable: "onPrimary" } } });
     expect(chart.context()).toMatchObject({ backoffStep: 0, lastDelay: null });
     chart.socket.drop();
     expect(chart.context()).toMatchObject({ backoffStep: 1, nextRetryDelay: 750 });

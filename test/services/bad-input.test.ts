@@ -47,6 +47,11 @@ const BAD_CONFIG = {
   sleepThreshold: 0,
   reconnectOnServerDisconnect: "no",
   awaitSessionRecovery: "yes",
+  callHeartbeatInterval: 0,
+  callMaxDelay: -5,
+  failoverAfter: 1.5,
+  failbackInterval: Infinity,
+  sharedSessions: 1,
 } satisfies Record<keyof ConnectionConfig, unknown>;
 
 /** One bad value per service option. */

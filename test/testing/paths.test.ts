@@ -152,7 +152,7 @@ describe("replayPath()", () => {
       expect(replayed.at(-1)!.emitted.at(-1)).toEqual({ type: "connection:reconnected", attempts: 1, recovered: false });
 
       const [, failed] = replayPath(refused, options);
-      expect(failed!.emitted[0]).toEqual({ type: "connection:failed", attempt: 1, error: { message: "server busy", data: { retryAfter: 300 } } });
+      expect(failed!.emitted[0]).toEqual({ type: "connection:failed", attempt: 1, error: { message: "server busy", data: { retryAfter: 300 } }, server: expect.any(String) });
       // Simulated time is the wall clock too: the retry is due at 0 + its delay, at least the hint.
       const { nextRetryDelay, nextRetryAt } = failed!.status;
       expect(nextRetryDelay).toBeGreaterThanOrEqual(300);

@@ -24,10 +24,10 @@ import {
 
 describe("public API types", () => {
   it("the contract's events carry the contract's payloads", () => {
-    expectTypeOf<ServiceEventMap["connection:connected"]>().toEqualTypeOf<{ socketId: string; recovered: boolean }>();
+    expectTypeOf<ServiceEventMap["connection:connected"]>().toEqualTypeOf<{ socketId: string; recovered: boolean; server: string }>();
     expectTypeOf<ServiceEventMap["connection:disconnected"]>().toEqualTypeOf<{ reason: string }>();
-    expectTypeOf<ServiceEventMap["connection:failed"]>().toEqualTypeOf<{ attempt: number; error: ErrorInfo }>();
-    expectTypeOf<ServiceEventMap["connection:reconnecting"]>().toEqualTypeOf<{ attempt: number; delay: number }>();
+    expectTypeOf<ServiceEventMap["connection:failed"]>().toEqualTypeOf<{ attempt: number; error: ErrorInfo; server: string }>();
+    expectTypeOf<ServiceEventMap["connection:reconnecting"]>().toEqualTypeOf<{ attempt: number; delay: number; server: string }>();
     expectTypeOf<ServiceEventMap["connection:reconnected"]>().toEqualTypeOf<{ attempts: number; recovered: boolean }>();
     expectTypeOf<ServiceEventMap["connection:max_attempts_reached"]>().toEqualTypeOf<{ attempts: number }>();
     expectTypeOf<ServiceEventMap["connection:auth_failed"]>().toEqualTypeOf<{ error: ErrorInfo }>();
@@ -63,7 +63,7 @@ describe("public API types", () => {
 
   it("the machine's emitted events are the payloads tagged with their type", () => {
     expectTypeOf<Extract<EmittedEvent, { type: "connection:failed" }>>().toEqualTypeOf<
-      { type: "connection:failed" } & { attempt: number; error: ErrorInfo }
+      { type: "connection:failed" } & { attempt: number; error: ErrorInfo; server: string }
     >();
   });
 
@@ -72,7 +72,7 @@ describe("public API types", () => {
     expectTypeOf<Parameters<On>[0]>().toEqualTypeOf<ServiceEventName>();
     const check = (service: WebSocketService) => {
       service.on("connection:reconnecting", (payload) => {
-        expectTypeOf(payload).toEqualTypeOf<{ attempt: number; delay: number }>();
+        expectTypeOf(payload).toEqualTypeOf<{ attempt: number; delay: number; server: string }>();
       });
       service.on("message:dropped", (payload) => {
         expectTypeOf(payload.event).toEqualTypeOf<string>();
