@@ -37,6 +37,8 @@ export interface DemoState {
   /** Handshakes are held in the server's middleware (never answered) until released. */
   holding: boolean;
   openSockets: number;
+  /** Connections the server accepted since it started. */
+  connections: number;
   /** Engine.IO transport of each open socket ("polling" until upgraded, then "websocket"). */
   transports: string[];
 }
@@ -60,7 +62,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   let token = newToken();
   let shedding: number | null = null;
   let holding = false;
-  const lab = await LabServer.start({ tokens: [token], pingInterval: 5_000, pingTimeout: 5_000 });
+  const lab = await LabServer.start({
+    tokens: [token],
+    pingInterval: 5_000,
+    pingTimeout: 5_000,
+    // shared.html's "Ask the server": a request answered with its own argument.
+    onConnection: (socket) => socket.on("echo", (value: unknown, ack: unknown) => typeof ack === "function" && ack(value)),
+  });
   const proxy = await TcpProxy.start(lab.port);
 
   const state = (): DemoState => ({
@@ -71,6 +79,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     shedding,
     holding,
     openSockets: lab.listening ? lab.openSockets() : 0,
+    connections: lab.connections,
     transports: [...lab.io.of("/").sockets.values()].map((socket) => socket.conn.transport.name),
   });
 
