@@ -156,13 +156,13 @@ export const SOCKET_OPTION_POLICY: Readonly<Record<SocketOptionName, SocketOptio
   },
   transports: {
     outcome: "passedThrough",
-    why: 'without it the service uses ["websocket", "polling"] with tryAllTransports: true; a list starting with polling lets a hung server hold one HTTP request per timed-out attempt',
+    why: 'without it each attempt uses one transport: ["websocket"], or ["polling", "websocket"] after WebSocket itself failed, the one that worked remembered per server; a list starting with polling lets a hung server hold one HTTP request per timed-out attempt',
   },
   transportImplementations: {
     outcome: "passedThrough",
     why: `${AS_IO}; the service's default transports are then left out (engine.io-client refuses both)`,
   },
-  tryAllTransports: { outcome: "passedThrough", why: "true through the service unless transports is given (false in io())" },
+  tryAllTransports: { outcome: "passedThrough", why: "false, as in io(): the service tries the other transport on the next attempt instead, so that one attempt is one request" },
   upgrade: { outcome: "passedThrough", why: AS_IO },
   rememberUpgrade: { outcome: "passedThrough", why: `${AS_IO} (engine.io-client remembers per process, across sockets)` },
   forceBase64: { outcome: "passedThrough", why: AS_IO },
