@@ -1,6 +1,7 @@
 import type { Socket as ClientSocket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
-import { DRAIN_EVENT, drainServer, type DrainNotice } from "../../src/server/index.js";
+import type { Server } from "socket.io";
+import { createAdmissionControl, DRAIN_EVENT, drainServer, type DrainNotice } from "../../src/server/index.js";
 import { connected, nextEvent, serverRig } from "./support.js";
 
 const rig = serverRig();
@@ -161,6 +162,39 @@ describe("drainServer", () => {
     expect(server.http.listening).toBe(true);
     const client = rig.client(server.url);
     await connected(client);
+  });
+
+  it("forceAfterMs: a client that stops reading (a long-polling client that never polls again) is closed anyway", async () => {
+    const server = await rig.start();
+    const base = `${server.url}/socket.io/?EIO=4&transport=polling`;
+    const open = await (await fetch(base)).text(); // 0{"sid":...}
+    const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+    await fetch(`${base}&sid=${sid}`, { method: "POST", body: "40" });
+    expect(await (await fetch(`${base}&sid=${sid}`)).text()).toMatch(/^40\{"sid":/);
+    expect(server.io.of("/").sockets.size).toBe(1);
+    // No more polls: the notice stays queued, so the close waits for a drain that never comes.
+    const started = performance.now();
+    const result = await drainServer(server.io, { windowMs: 1000, graceMs: 10, forceAfterMs: 300 });
+    expect(result).toEqual({ notified: 1, connections: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    expect(performance.now() - started).toBeLessThan(10_000); // not Engine.IO's ping timeout (45 s)
+    expect(server.io.of("/").sockets.size).toBe(0);
+  });
+
+  it("accepts a server typed with its own event maps, and the admission middleware on it", async () => {
+    interface ServerToClient {
+      news: (text: string) => void;
+    }
+    interface ClientToServer {
+      dial: (to: string) => void;
+    }
+    const server = await rig.start();
+    const typed = server.io as unknown as Server<ClientToServer, ServerToClient>;
+    typed.use(createAdmissionControl({ perSecond: 100 }));
+    typed.of("/calls").use(createAdmissionControl({ perSecond: 10 }));
+    const client = rig.client(server.url);
+    await connected(client);
+    await expect(drainServer(typed, { windowMs: 100, graceMs: 0 })).resolves.toEqual({ notified: 1, connections: 1 });
   });
 
   it.each([
