@@ -87,6 +87,7 @@ const ATTACHING = {
   state: "connecting",
   isConnected: false,
   attempt: 0,
+  maxAttempts: 0,
   nextRetryAt: null,
   nextRetryDelay: null,
   healthScore: 0,
@@ -389,10 +390,13 @@ class Remote implements RemoteService {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, label });
-      if (!this.#post({ p: PROTOCOL, t: "call", id, method, args })) {
-        this.#pending.delete(id);
+      try {
+        if (this.#post({ p: PROTOCOL, t: "call", id, method, args })) return;
         reject(new Error(`${label}: the shared connection's host is not reachable`));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
+      this.#pending.delete(id);
     });
   }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LabServer } from "../../lab/server.js";
 import { connectToService, createWebSocketService, exposeService } from "../../src/index.js";
 import { cloneProblem } from "../../src/shared/clone.js";
@@ -75,5 +75,35 @@ describe("cloneProblem", () => {
     const problem = cloneProblem(value, "args");
     if (expected === null) expect(problem).toBeNull();
     else expect(problem).toContain(expected);
+  });
+});
+
+describe("commands", () => {
+  it("reach the host's service with their arguments (setCallActive included); what the service refuses goes to onError", async () => {
+    const lab = cleanup.add(await LabServer.start(), (server) => server.close());
+    const service = cleanup.add(createWebSocketService({ url: lab.url }), (created) => created.dispose());
+    const methods = ["connect", "disconnect", "notifyOffline", "notifyOnline", "notifyResume", "setAuthToken", "setCallActive", "sendWith"] as const;
+    const spies = Object.fromEntries(methods.map((method) => [method, vi.spyOn(service, method)]));
+    const { port1, port2 } = new MessageChannel();
+    exposeService(service, port1);
+    const errors: [string, string][] = [];
+    const remote = cleanup.add(connectToService(port2, { onError: (error, method) => errors.push([method, `${error.name}: ${error.message}`]) }), (created) => created.dispose());
+    remote.connect();
+    remote.notifyOffline();
+    remote.notifyOnline();
+    remote.notifyResume();
+    remote.setAuthToken("token-1234");
+    remote.setCallActive(true);
+    remote.sendWith({ ttl: 500 }, "presence", { away: true });
+    remote.disconnect();
+    remote.sendWith({ ttl: -1 }, "presence");
+    await expect.poll(() => errors, { timeout: 5_000 }).toHaveLength(1);
+    expect(errors[0]![0]).toBe("sendWith");
+    expect(errors[0]![1]).toMatch(/^TypeError: .*ttl/);
+    for (const method of methods) expect(spies[method], method).toHaveBeenCalled();
+    expect(spies.setAuthToken).toHaveBeenCalledWith("token-1234");
+    expect(spies.setCallActive).toHaveBeenCalledWith(true);
+    expect(spies.sendWith).toHaveBeenCalledWith({ ttl: 500 }, "presence", { away: true });
+    expect(service.getStatus().state).toBe("idle");
   });
 });
