@@ -493,7 +493,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         description:
           "The server rejected the token and the one refresh through the provider is used (or there is no token): no retry loop on a bad token. setAuthToken() resumes.",
         tags: ["disconnected", "needsUser"],
-        entry: ["closeSocket", "clearRetrySchedule", "emitAuthRequired"],
+        entry: ["closeSocket", "clearRetrySchedule", "forgetPlannedRestart", "emitAuthRequired"],
         on: {
           "auth.updated": {
             target: "connecting",
@@ -505,7 +505,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
         description:
           "maxReconnectAttempts failed in a row (never during a call): no further attempt until connect(), forceReconnection(), notifyOnline() or a call starting.",
         tags: ["disconnected", "needsUser"],
-        entry: ["closeSocket", "clearRetrySchedule", "emitMaxAttemptsReached"],
+        entry: ["closeSocket", "clearRetrySchedule", "forgetPlannedRestart", "emitMaxAttemptsReached"],
         on: {
           connect: { target: "connecting", actions: "resetAttempts" },
           "network.online": { target: "connecting", actions: ["setOnline", "resetAttempts"] },
