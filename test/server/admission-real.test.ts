@@ -8,7 +8,7 @@ describe("createAdmissionControl on a real Socket.IO server, real time", () => {
   it("a storm of plain clients that honour retryAfter/retryWindow: the rate holds, everyone gets in, almost all on their first return", async () => {
     const server = await rig.start();
     const perSecond = 10;
-    const burst = 2; // slots of 200 ms
+    const burst = 5; // slots of 500 ms: a first wave slowed by a loaded machine still fits in one
     const admission = createAdmissionControl({ perSecond, burst });
     server.io.use(admission);
     const admittedAt: number[] = [];
@@ -47,18 +47,18 @@ describe("createAdmissionControl on a real Socket.IO server, real time", () => {
       expect(data.retryAfter).toBeGreaterThan(0);
       expect(data.retryAfter).toBeLessThan(count * (1000 / perSecond) + 1000);
       expect(data.retryWindow).toBeGreaterThanOrEqual(0);
-      expect(data.retryWindow).toBeLessThanOrEqual(200);
+      expect(data.retryWindow).toBeLessThanOrEqual(500);
     }
     for (const message of messages) expect(message).toMatch(/^server busy: retry after \d+ ms/);
-    // The middleware's own bound is perSecond + burst in any sliding second; the recorder runs
-    // a moment later, so allow one more burst.
+    // The middleware's own bound is perSecond + burst in any sliding second (the recorder runs
+    // in the same tick); one more burst of slack.
     for (const start of admittedAt) {
       expect(admittedAt.filter((time) => time >= start && time < start + 1000).length).toBeLessThanOrEqual(perSecond + 2 * burst);
     }
-    // 30 at 2 per 200-ms slot take 15 slots: the last is in at least 14 slots (2.8 s) after the first.
-    expect(Math.max(...admittedAt) - Math.min(...admittedAt)).toBeGreaterThan(2000);
+    // 30 at 5 per 500-ms slot take 6 slots: the last is in at least 4 whole slots after the first.
+    expect(Math.max(...admittedAt) - Math.min(...admittedAt)).toBeGreaterThanOrEqual(2000);
     // A client is refused again only if its return landed outside its slot (a slow machine) or
     // the first wave was still arriving in its slot (docs/server.md): a few at most.
-    expect(refusals.filter((times) => times > 1).length).toBeLessThanOrEqual(count / 5);
+    expect(refusals.filter((times) => times > 1).length, `refusals per client: ${refusals.join(",")}`).toBeLessThanOrEqual(count / 5);
   }, 30_000);
 });
