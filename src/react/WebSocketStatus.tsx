@@ -21,6 +21,8 @@ export const webSocketStatusClasses = Object.freeze({
   countdown: "ws-status__countdown",
   error: "ws-status__error",
   network: "ws-status__network",
+  server: "ws-status__server",
+  call: "ws-status__call",
   item: "ws-status__item",
   hint: "ws-status__hint",
   auth: "ws-status__auth",
@@ -66,15 +68,18 @@ export interface WebSocketStatusProps extends Omit<HTMLAttributes<HTMLDivElement
   now?: () => number;
 }
 
-type CompactSlice = Pick<StatusSnapshot, "state" | "healthScore" | "quality" | "network">;
+type CompactSlice = Pick<StatusSnapshot, "state" | "healthScore" | "quality" | "network" | "restarting" | "callActive">;
 type DetailSlice = CompactSlice &
-  Pick<StatusSnapshot, "attempt" | "maxAttempts" | "nextRetryAt" | "latency" | "lastError">;
+  Pick<StatusSnapshot, "attempt" | "maxAttempts" | "nextRetryAt" | "latency" | "lastError" | "server">;
 
 const selectCompact = (status: StatusSnapshot): CompactSlice => ({
   state: status.state,
   healthScore: status.healthScore,
   quality: status.quality,
   network: status.network,
+  // A status from an older host may lack them.
+  restarting: status.restarting === true,
+  callActive: status.callActive === true,
 });
 
 const selectDetails = (status: StatusSnapshot): DetailSlice => ({
@@ -84,11 +89,13 @@ const selectDetails = (status: StatusSnapshot): DetailSlice => ({
   nextRetryAt: status.nextRetryAt,
   latency: status.latency,
   lastError: status.lastError,
+  server: status.server,
 });
 
 /** The words of the state, where the network being reported offline changes their meaning. */
-function stateWords({ state, network }: CompactSlice, labels: StatusLabels): string {
+function stateWords({ state, network, restarting }: CompactSlice, labels: StatusLabels): string {
   if (network === "offline" && state === "backingOff") return labels.waitingForNetwork;
+  if (restarting && (state === "backingOff" || state === "connecting")) return labels.restarting;
   if (network === "offline" && state === "connected") return labels.connectedOffline;
   return labels[state];
 }
@@ -116,7 +123,7 @@ export function WebSocketStatus({
     service: resolved,
   });
   const labels = useMemo(() => resolveStatusLabels(overrides), [overrides]);
-  const { state, healthScore, quality, network } = status;
+  const { state, healthScore, quality, network, callActive } = status;
   const rootClass = [webSocketStatusClasses.root, showDetails && webSocketStatusClasses.rootDetails, className]
     .filter(Boolean)
     .join(" ");
@@ -130,6 +137,7 @@ export function WebSocketStatus({
       data-state={state}
       data-quality={quality}
       data-network={network}
+      data-call={callActive ? "active" : undefined}
     >
       {injectStyles ? (
         <style href="softphone-websocket-status" precedence="default">
@@ -138,6 +146,7 @@ export function WebSocketStatus({
       ) : null}
       <span className={webSocketStatusClasses.dot} aria-hidden="true" />
       <span className={webSocketStatusClasses.label}>{stateWords(status, labels)}</span>
+      {callActive ? <span className={webSocketStatusClasses.call}>{labels.inCall}</span> : null}
       {showDetails ? null : (
         <span className={webSocketStatusClasses.health} aria-live="off" title={labels.healthTitle}>
           {labels.healthValue(healthScore)}
@@ -160,7 +169,7 @@ interface DetailsProps {
 }
 
 function Details({ status, now, labels }: DetailsProps): ReactNode {
-  const { state, healthScore, quality, attempt, maxAttempts, nextRetryAt, latency, lastError, network } = status;
+  const { state, healthScore, quality, attempt, maxAttempts, nextRetryAt, latency, lastError, network, server } = status;
   const backingOff = state === "backingOff";
   const error = describeError(lastError, labels.errors);
   return (
@@ -219,6 +228,12 @@ function Details({ status, now, labels }: DetailsProps): ReactNode {
           <dt>{labels.networkTerm}</dt>
           <dd className={webSocketStatusClasses.network}>{labels.network[network]}</dd>
         </div>
+        {server ? (
+          <div className={webSocketStatusClasses.item}>
+            <dt>{labels.serverTerm}</dt>
+            <dd className={webSocketStatusClasses.server}>{server}</dd>
+          </div>
+        ) : null}
       </dl>
     </>
   );

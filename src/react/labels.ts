@@ -13,6 +13,12 @@ export interface StatusLabels extends Readonly<Record<TopLevelState, string>> {
   readonly waitingForNetwork: string;
   /** `connected` while the network is reported offline: the link is being probed. */
   readonly connectedOffline: string;
+  /** Not connected after the server announced a planned restart (`status.restarting`): coming back on schedule. */
+  readonly restarting: string;
+  /** Beside the state while a call is in progress (`status.callActive`). */
+  readonly inCall: string;
+  /** Term of `status.server`, the server in use (several with failover). */
+  readonly serverTerm: string;
   /** The level of the health score (`status.quality`). */
   readonly quality: Readonly<Record<ConnectionQuality, string>>;
   /** The last error in plain words, per {@link ErrorKind} (see `describeError`). */
@@ -76,6 +82,9 @@ export const defaultStatusLabels: StatusLabels = Object.freeze({
   exhausted: "Gave up reconnecting",
   waitingForNetwork: "Waiting for network",
   connectedOffline: "Connected (system reports offline)",
+  restarting: "Server restarting",
+  inCall: "In a call",
+  serverTerm: "Server",
   quality: Object.freeze({
     excellent: "excellent",
     good: "good",

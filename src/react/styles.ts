@@ -65,6 +65,8 @@ ${colorDeclarations}
 .ws-status[data-state="authRequired"] .ws-status__dot,
 .ws-status[data-state="exhausted"] .ws-status__dot { border-radius: 2px; }
 .ws-status__label { font-weight: 600; overflow-wrap: break-word; min-width: 0; }
+.ws-status__call { font-size: 0.85em; padding: 0 0.4em; border-radius: 0.6em; border: 1px solid currentColor; }
+.ws-status__server { overflow-wrap: anywhere; }
 .ws-status__health { font-variant-numeric: tabular-nums; }
 .ws-status__hint { flex-basis: 100%; margin: 0; overflow-wrap: break-word; }
 .ws-status__details {

@@ -186,7 +186,9 @@ function markedLabels(): StatusLabels {
 }
 
 function unmarkedText(element: Element): string {
-  const texts = [element.textContent ?? ""];
+  // The server's URL is data, not words: it is shown as it is in every language.
+  const server = element.querySelector(`.${webSocketStatusClasses.server}`)?.textContent ?? "";
+  const texts = [(element.textContent ?? "").replace(server, "")];
   for (const node of Array.from(element.querySelectorAll("[title], [aria-label]"))) {
     texts.push(node.getAttribute("aria-label") ?? "");
     if (!node.classList.contains(webSocketStatusClasses.error)) texts.push(node.getAttribute("title") ?? "");
@@ -372,5 +374,39 @@ describe("WebSocketStatus accessibility and theming", () => {
     for (const name of ["root", "dot", "label", "health", "details", "item", "hint", "reconnect"] as const) {
       expect(webSocketStatusStyles).toContain(`.${webSocketStatusClasses[name]}`);
     }
+  });
+});
+
+describe("WebSocketStatus softphone fields", () => {
+  it("marks a call, names the server in the details, and says the server is restarting after a drain notice", async () => {
+    const server = await labServer();
+    const backup = await deadUrl();
+    const phone = service({
+      url: [server.url, backup],
+      config: { baseDelay: 50, maxDelay: 100, jitterRange: 10, connectionTimeout: 1000 },
+    });
+    phone.connect();
+    await waitForState(phone, "connected");
+    const { container } = render(<WebSocketStatus service={phone} showDetails />);
+    const root = container.firstElementChild!;
+    const part = (name: keyof typeof webSocketStatusClasses) => root.querySelector(`.${webSocketStatusClasses[name]}`);
+    expect(part("server")?.textContent).toBe(server.url);
+    expect(part("call")).toBeNull();
+    expect(root.getAttribute("data-call")).toBeNull();
+
+    act(() => phone.setCallActive(true));
+    await waitFor(() => expect(part("call")?.textContent).toBe(defaultStatusLabels.inCall));
+    expect(root.getAttribute("data-call")).toBe("active");
+    act(() => phone.setCallActive(false));
+    await waitFor(() => expect(part("call")).toBeNull());
+
+    // The server announces a restart a while away: the label says so once the link is gone.
+    for (const socket of server.io.of("/").sockets.values()) {
+      socket.emit("softphone:drain", { version: 1, reconnectAfter: 60_000, windowMs: 0 });
+    }
+    await waitFor(() => expect(phone.getStatus().restarting).toBe(true));
+    server.kickAll();
+    await waitFor(() => expect(part("label")?.textContent).toBe(defaultStatusLabels.restarting));
+    expect(phone.getStatus()).toMatchObject({ state: "backingOff", attempt: 0, restarting: true });
   });
 });
