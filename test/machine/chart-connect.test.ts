@@ -239,6 +239,7 @@ describe("a failed attempt -> backingOff", () => {
         type: "connection:reconnecting",
         attempt: step,
         delay: expected,
+        server: "http://127.0.0.1",
       });
       const opens = chart.socket.opens();
       runFor(chart.clock, expected - 1);

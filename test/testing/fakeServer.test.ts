@@ -19,6 +19,9 @@ afterAll(() => {
 });
 
 /** The retry timings of the integration tests (test/support/integration.ts FAST_RETRY). */
+/** The URL every rig's service is given (connection payloads name it as `server`). */
+const SERVER = "https://softphone.example";
+
 const FAST: Partial<ConnectionConfig> = { baseDelay: 60, maxDelay: 300, jitterRange: 40, connectionTimeout: 1000 };
 
 const disposers: (() => void)[] = [];
@@ -31,7 +34,7 @@ function rig(options: Partial<WebSocketServiceOptions> = {}, serverOptions: Omit
   const clock = new TestClock();
   const server = createFakeServer({ clock, ...serverOptions });
   const service = createWebSocketService({
-    url: "https://softphone.example",
+    url: SERVER,
     socketFactory: server.socketFactory,
     clock,
     now: () => clock.now(),
@@ -63,7 +66,7 @@ describe("handshakes", () => {
     const { server, service, of } = rig({ auth: { token: "good-token-7c2", device: "desk" } });
     service.connect();
     expect(service.getStatus()).toMatchObject({ state: "connected", socketId: "fake-1", recovered: false });
-    expect(of("connection:connected")).toEqual([{ socketId: "fake-1", recovered: false }]);
+    expect(of("connection:connected")).toEqual([{ socketId: "fake-1", recovered: false, server: SERVER }]);
     expect(server.handshakes).toBe(1);
     expect(server.openSockets).toBe(1);
     expect(server.connections).toEqual([
@@ -76,7 +79,7 @@ describe("handshakes", () => {
     server.refuseNext("server busy", { retryAfter: 500, code: "SHED" });
     service.connect();
     expect(service.getStatus().state).toBe("backingOff");
-    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "server busy", data: { retryAfter: 500, code: "SHED" } } }]);
+    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "server busy", data: { retryAfter: 500, code: "SHED" } }, server: SERVER }]);
     clock.runFor(service.getStatus().nextRetryDelay!);
     expect(service.getStatus().state).toBe("connected");
     expect(server.handshakes).toBe(2);
@@ -91,7 +94,7 @@ describe("handshakes", () => {
     expect(service.getStatus().state).toBe("connecting");
     expect(server.openSockets).toBe(1);
     server.refuse("not now");
-    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "not now" } }]);
+    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "not now" }, server: SERVER }]);
     clock.runFor(service.getStatus().nextRetryDelay!);
     expect(service.getStatus().state).toBe("connecting");
     server.accept();
@@ -111,7 +114,7 @@ describe("handshakes", () => {
     const { server, service, of } = rig({ config: { ...FAST, maxReconnectAttempts: 2 } });
     server.answerHandshakes("unreachable");
     service.connect();
-    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "xhr poll error" } }]);
+    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "xhr poll error" }, server: SERVER }]);
     expect(server.handshakes).toBe(0);
     expect(server.connections).toEqual([]);
   });
@@ -217,8 +220,8 @@ describe("connections", () => {
     clock.runFor(service.getStatus().nextRetryDelay!);
     expect(of("connection:reconnected")).toEqual([{ attempts: 1, recovered: true }]);
     expect(of("connection:connected")).toEqual([
-      { socketId: "fake-1", recovered: false },
-      { socketId: "fake-1", recovered: true },
+      { socketId: "fake-1", recovered: false, server: SERVER },
+      { socketId: "fake-1", recovered: true, server: SERVER },
     ]);
     expect(of("message")).toEqual([{ event: "missed", args: [1] }]);
 
@@ -332,8 +335,8 @@ describe("the service on the fake server behaves as on a real one", () => {
     service.connect();
     const resolved = { ...DEFAULT_CONFIG, ...FAST };
     const expected = Math.round(Math.max(computeBackoffDelay(1, resolved, () => r), computeRetryAfterDelay(800, resolved, () => r)));
-    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "server busy", data: { retryAfter: 800 } } }]);
-    expect(of("connection:reconnecting")).toEqual([{ attempt: 1, delay: expected }]);
+    expect(of("connection:failed")).toEqual([{ attempt: 1, error: { message: "server busy", data: { retryAfter: 800 } }, server: SERVER }]);
+    expect(of("connection:reconnecting")).toEqual([{ attempt: 1, delay: expected, server: SERVER }]);
     expect(expected).toBeGreaterThanOrEqual(800);
     expect(service.getStatus()).toMatchObject({ state: "backingOff", nextRetryDelay: expected });
 
