@@ -26,6 +26,8 @@ const LOGGED_EVENTS: readonly ServiceEventName[] = [
   "connection:auth_failed",
   "connection:health_degraded",
   "connection:resumed",
+  "connection:server_changed",
+  "connection:restarting",
   "message:dropped",
   "message:unconfirmed",
 ];
@@ -100,8 +102,59 @@ function Controls({
   timings: TimingsName;
 }): ReactNode {
   const network = useWebSocketSelector((status) => status.network);
+  const callActive = useWebSocketSelector((status) => status.callActive);
+  const inUse = useWebSocketSelector((status) => status.server);
   return (
     <div className="controls">
+      <fieldset>
+        <legend>Call</legend>
+        <button
+          type="button"
+          aria-pressed={callActive}
+          onClick={() => {
+            onLog("control", callActive ? "end the call" : "start a call");
+            service.setCallActive(!callActive);
+          }}
+        >
+          {callActive ? "End call" : "Start call"}
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            onLog("control", 'sendWith({ priority: "call" }, "hangup")');
+            service.sendWith({ priority: "call" }, "hangup", { at: Date.now() });
+          }}
+        >
+          Send hang-up
+        </button>
+      </fieldset>
+      <fieldset>
+        <legend>Servers</legend>
+        <ul className="servers" data-testid="servers">
+          {serverState.socketUrls.map((url, index) => (
+            <li key={url} aria-current={url === inUse ? "true" : undefined}>
+              {index === 0 ? "primary" : "backup"} {url}
+              {index === 0
+                ? serverState.serverListening
+                  ? " · up"
+                  : " · down"
+                : serverState.backupListening
+                  ? ` · up, ${serverState.backupSockets} sockets`
+                  : " · down"}
+              {url === inUse ? " · in use" : ""}
+            </li>
+          ))}
+        </ul>
+        <button type="button" onClick={() => void control("startBackup", "start the backup server")}>
+          Start backup
+        </button>
+        <button type="button" onClick={() => void control("killBackup", "kill the backup server")}>
+          Kill backup
+        </button>
+        <button type="button" onClick={() => void control("drain", "planned restart of the primary (drainServer: back in 2–5 s)")}>
+          Planned restart
+        </button>
+      </fieldset>
       <fieldset>
         <legend>Server</legend>
         <button type="button" onClick={() => void control("kill", "kill server")}>
@@ -213,6 +266,15 @@ function Controls({
           </li>
           <li>
             <b>Idle</b>: Disconnect. Connect starts again.
+          </li>
+          <li>
+            <b>Failover</b>: Start backup, then Kill server: after 2 failed attempts the service moves to the backup.
+            Restart server: once stable, the primary is checked and the service moves back (during a call, only after
+            End call).
+          </li>
+          <li>
+            <b>Server restarting</b>: Planned restart: each client comes back at its own moment 2–5 s later, to the
+            backup when it is up, without counting a failure.
           </li>
         </ul>
       </details>

@@ -13,7 +13,7 @@ async function boot(): Promise<void> {
   const initial = (await response.json()) as ServerState;
   const timings = timingsFromUrl(window.location.search);
   const service = createWebSocketService({
-    url: initial.socketUrl,
+    url: initial.socketUrls,
     auth: { token: initial.token },
     config: DEMO_TIMINGS[timings],
     autoConnect: true,

@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { LabServer } from "../lab/server.js";
 import { TcpProxy } from "../lab/tcpProxy.js";
+import { drainServer } from "../src/server/index.js";
 
 /**
  * The demo: a real Socket.IO server (LabServer) behind a loopback TCP proxy, a small
@@ -23,13 +24,22 @@ export interface DemoOptions {
 export interface DemoServer {
   url: string;
   lab: LabServer;
+  /** The backup server of the page's server list, down until "Start backup". */
+  backup: LabServer;
   proxy: TcpProxy;
   close(): Promise<void>;
 }
 
 /** What the control API reports after every command. */
 export interface DemoState {
+  /** The primary, reached through the proxy. */
   socketUrl: string;
+  /** The page's server list: the primary (through the proxy), then the backup (direct). */
+  socketUrls: string[];
+  backupListening: boolean;
+  backupSockets: number;
+  /** A drain (planned restart) of the primary is in progress. */
+  draining: boolean;
   token: string;
   serverListening: boolean;
   linkBlackholed: boolean;
@@ -62,17 +72,28 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   let token = newToken();
   let shedding: number | null = null;
   let holding = false;
-  const lab = await LabServer.start({
+  let draining = false;
+  const labOptions = {
     tokens: [token],
     pingInterval: 5_000,
     pingTimeout: 5_000,
     // shared.html's "Ask the server": a request answered with its own argument.
-    onConnection: (socket) => socket.on("echo", (value: unknown, ack: unknown) => typeof ack === "function" && ack(value)),
-  });
+    onConnection: (socket: import("socket.io").Socket) =>
+      socket.on("echo", (value: unknown, ack: unknown) => typeof ack === "function" && ack(value)),
+  };
+  const lab = await LabServer.start(labOptions);
   const proxy = await TcpProxy.start(lab.port);
+  // The second server of the list: down until the page starts it, so that the other faults
+  // behave as with one server (a kill leads to waiting to retry, not to the backup).
+  const backup = await LabServer.start(labOptions);
+  await backup.kill();
 
   const state = (): DemoState => ({
     socketUrl: proxy.url,
+    socketUrls: [proxy.url, backup.url],
+    backupListening: backup.listening,
+    backupSockets: backup.listening ? backup.openSockets() : 0,
+    draining,
     token,
     serverListening: lab.listening,
     linkBlackholed: proxy.blackholed,
@@ -88,10 +109,24 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
     restart: () => lab.restart(),
     blackhole: () => proxy.blackhole(),
     restore: () => proxy.restore(),
-    revoke: () => lab.revokeToken(token),
+    revoke: () => {
+      lab.revokeToken(token);
+      backup.revokeToken(token);
+    },
     issue: () => {
       token = newToken();
       lab.acceptToken(token);
+      backup.acceptToken(token);
+    },
+    startBackup: () => backup.restart(),
+    killBackup: () => backup.kill(),
+    // A planned restart of the primary: every client is told to come back 2–5 s from now (to
+    // the backup when it is in their list), then its connection is closed. The server stays up.
+    drain: () => {
+      draining = true;
+      void drainServer(lab.io, { reconnectAfterMs: 2_000, windowMs: 3_000 }).finally(() => {
+        draining = false;
+      });
     },
     shed: () => {
       shedding = SHED_RETRY_AFTER_MS;
@@ -188,6 +223,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
   return {
     url: `http://127.0.0.1:${port}/`,
     lab,
+    backup,
     proxy,
     async close() {
       http.closeAllConnections();
@@ -195,6 +231,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoServer> 
       await vite?.close();
       await proxy.close();
       await lab.close();
+      await backup.close();
     },
   };
 }
@@ -208,6 +245,7 @@ async function main(): Promise<void> {
   const demo = await startDemo({ port, serveStatic: values.static });
   console.log(`Demo running at ${demo.url}`);
   console.log(`  Socket.IO server ${demo.lab.url}, reached through the proxy ${demo.proxy.url}`);
+  console.log(`  backup Socket.IO server ${demo.backup.url} (down until the page starts it)`);
   console.log("  Press Ctrl-C to stop.");
   let closing = false;
   const stop = (): void => {

@@ -15,6 +15,7 @@ const screenshots = join(root, "docs", "screenshots");
 let demo: ChildProcess;
 let demoUrl: string;
 let socketPort: string;
+let backupPort: string;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
@@ -26,13 +27,16 @@ async function startDemoServer(): Promise<string> {
   const started = await startDemo();
   demo = started.process;
   socketPort = started.socketPort;
+  backupPort = started.backupPort;
   return started.url;
 }
 
 function isExpectedNetworkLine(message: ConsoleMessage): boolean {
   const text = message.text();
   const location = message.location().url;
-  const aboutTheSocket = text.includes(`127.0.0.1:${socketPort}/socket.io/`) || location.includes(`127.0.0.1:${socketPort}/socket.io/`);
+  const aboutTheSocket = [socketPort, backupPort].some(
+    (port) => text.includes(`127.0.0.1:${port}/socket.io/`) || location.includes(`127.0.0.1:${port}/socket.io/`),
+  );
   // Refused or reset connections while the server is down, and Engine.IO's 400 "Session ID
   // unknown" for a long-poll that raced a session the server had just closed.
   return (
@@ -149,6 +153,7 @@ describe("the demo in Chromium", () => {
       "Failed attempts",
       "Last error",
       "Network",
+      "Server",
     ]);
     expect(await text(".ws-status__attempt")).toBe("0/10");
     await waitForText(".ws-status__latency", / ms$/);
@@ -273,6 +278,40 @@ describe("the demo in Chromium", () => {
     await press("Release");
     await waitForState("connected", 30_000);
   });
+
+  it("call and servers: 'In a call' marker; a kill moves to the backup, a planned restart says so, the primary is taken back", async () => {
+    await waitForState("connected");
+    const inUse = (which: "primary" | "backup") =>
+      page.getByTestId("servers").locator('li[aria-current="true"]', { hasText: which }).waitFor({ timeout: 40_000 });
+    await inUse("primary");
+    await press("Start call");
+    await status().locator(".ws-status__call").waitFor();
+    expect(await text(".ws-status__call")).toBe("In a call");
+    expect(await status().getAttribute("data-call")).toBe("active");
+    await press("End call");
+    await status().locator(".ws-status__call").waitFor({ state: "detached" });
+
+    await press("Start backup");
+    await press("Kill server");
+    await inUse("backup");
+    await waitForState("connected", 40_000);
+    expect(await text(".ws-status__server")).toBe(`http://127.0.0.1:${backupPort}`);
+    await press("Restart server");
+    // Once stable on the backup, the primary is checked and taken back.
+    await inUse("primary");
+    await waitForState("connected", 40_000);
+    expect(await text(".ws-status__server")).toBe(`http://127.0.0.1:${socketPort}`);
+
+    await press("Planned restart");
+    await waitForText(".ws-status__label", "Server restarting");
+    await shot("restarting");
+    await inUse("backup");
+    await waitForState("connected", 40_000);
+    expect(await text(".ws-status__attempt")).toMatch(/^0\//);
+    await inUse("primary");
+    await waitForState("connected", 40_000);
+    await press("Kill backup");
+  }, 180_000);
 
   it("fast timings: gave up within seconds of a kill, says what happens next, and Reconnect brings it back", async () => {
     await page.goto(`${demoUrl}?timings=fast`);

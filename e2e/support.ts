@@ -12,6 +12,8 @@ export interface StartedDemo {
   process: ChildProcess;
   url: string;
   socketPort: string;
+  /** The port of the demo's backup server (its server list's second entry). */
+  backupPort: string;
 }
 
 /** Starts the demo on free loopback ports and resolves once it says where it runs. */
@@ -27,9 +29,10 @@ export function startDemo(): Promise<StartedDemo> {
       output += chunk.toString();
       const url = /Demo running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
       const proxy = /through the proxy http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
-      if (url && proxy) {
+      const backup = /backup Socket\.IO server http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+      if (url && proxy && backup) {
         clearTimeout(timer);
-        resolve({ process: demo, url, socketPort: proxy });
+        resolve({ process: demo, url, socketPort: proxy, backupPort: backup });
       }
     };
     demo.stdout?.on("data", onData);
