@@ -1,5 +1,5 @@
 import type { Socket } from "socket.io-client";
-import type { SocketFactory, SocketIoOptions } from "../machine/socketActor.js";
+import { DRAIN_EVENT, type SocketFactory, type SocketIoOptions } from "../machine/socketActor.js";
 import type { Clock } from "../services/WebSocketService.js";
 
 /** Why a connection ends, in Socket.IO's words (the `disconnect` reason the client sees). */
@@ -111,6 +111,14 @@ export interface FakeServer {
   goSilent(): void;
   /** Sends `event` to every connected client (kept for a lost session with `recovery`). */
   push(event: string, ...args: unknown[]): void;
+  /**
+   * Announces a planned restart to every connected client, as `drainServer` does: the
+   * `softphone:drain` notice (`version: 1`), come back `reconnectAfter` ms from now at a moment
+   * in the `windowMs` after it, or at exactly `reconnectAfter + slot`. The links stay open:
+   * close them with {@link drop} (a real drain closes them with `"transport close"`).
+   * @example server.drain({ reconnectAfter: 2000, windowMs: 10_000 }); server.drop();
+   */
+  drain(notice: { reconnectAfter: number; windowMs: number; slot?: number }): void;
   /**
    * Handles a client event, as `socket.on(event, listener)` on a real server: the listener
    * gets the arguments, then an ack function when the client asked for one. Leaving it
@@ -589,6 +597,13 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
         if (client.connected && !client.record?.silent) client.deliver(event, args);
       }
       for (const session of sessions.values()) session.missed.push({ event, args });
+    },
+    drain: ({ reconnectAfter, windowMs, slot }) => {
+      const notice = { version: 1, reconnectAfter, windowMs, ...(slot === undefined ? {} : { slot }) };
+      // Not kept for lost sessions: a notice is about the links open now.
+      for (const client of open()) {
+        if (client.connected && !client.record?.silent) client.deliver(DRAIN_EVENT, [notice]);
+      }
     },
     on: (event, listener) => {
       handlers.set(event, listener);

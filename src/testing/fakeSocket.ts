@@ -4,6 +4,17 @@ import type { SocketCommand, SocketEvent } from "../machine/types.js";
 
 type OpenCommand = Extract<SocketCommand, { type: "open" }>;
 type HeartbeatCommand = Extract<SocketCommand, { type: "heartbeat" }>;
+type ProbeCommand = Extract<SocketCommand, { type: "probe" }>;
+
+/** A planned restart as the server announces it (`softphone:drain`, see docs/server.md). */
+export interface DrainNotice {
+  /** Ms from now before the client may come back. */
+  reconnectAfter: number;
+  /** Ms after `reconnectAfter` the server spreads its clients over. */
+  windowMs: number;
+  /** The moment in the window the server assigned this client (ms after `reconnectAfter`). */
+  slot?: number | null;
+}
 
 /**
  * The socket actor's part, played by a test: what the chart commands is recorded, and each
@@ -22,9 +33,13 @@ export interface FakeSocket {
   connect(options?: { socketId?: string; recovered?: boolean }): void;
   /**
    * The handshake failed (`connect_error`). `authRejected`: the classifier found a bad token;
-   * `retryAfter`: the server's hint in ms; `data`: what the server attached to the refusal.
+   * `retryAfter`: the server's hint in ms; `retryWindow`: the window after it the server spread
+   * its clients over (0: exactly `retryAfter`); `data`: what the server attached to the refusal.
    */
-  fail(message?: string, options?: { authRejected?: boolean; retryAfter?: number | null; data?: unknown }): void;
+  fail(
+    message?: string,
+    options?: { authRejected?: boolean; retryAfter?: number | null; retryWindow?: number | null; data?: unknown },
+  ): void;
   /** No usable token for the handshake (the token provider gave nothing). */
   tokenMissing(reason?: string): void;
   /** The attempt waits for the token provider (`true`), or its answer came (`false`). */
@@ -37,6 +52,17 @@ export interface FakeSocket {
   ackHeartbeat(seq?: number): void;
   /** The server acked the request `ackId` with `response`. */
   ack(ackId: number, ...response: unknown[]): void;
+  /** The server announced a planned restart (`softphone:drain`) on the current socket. */
+  drainNotice(notice: DrainNotice): void;
+  /** The last `probe` command (a background check of a server). @throws when the chart sent none */
+  lastProbe(): ProbeCommand;
+  /** How many `probe` commands the chart sent. */
+  probes(): number;
+  /**
+   * The answer to a background check: `ok` when the server answered, for `url` (the last
+   * probed one by default). The real actor checks with an HTTP request; here the test decides.
+   */
+  probeResult(ok: boolean, url?: string): void;
   /** Reports any socket event as it is, e.g. one of an older socket (`generation`) that must be ignored. */
   report(event: SocketEvent): void;
 }
@@ -74,6 +100,11 @@ export function createFakeSocket(): FakeSocket {
     return open;
   };
   const generation = () => lastOpen().generation;
+  const lastProbe = (): ProbeCommand => {
+    const probe = commands.filter((command): command is ProbeCommand => command.type === "probe").at(-1);
+    if (!probe) throw new Error("the chart never probed a server");
+    return probe;
+  };
 
   return {
     logic,
@@ -82,13 +113,14 @@ export function createFakeSocket(): FakeSocket {
     opens: () => commands.filter((command) => command.type === "open").length,
     connect: ({ socketId = `socket-${generation()}`, recovered = false } = {}) =>
       report({ type: "socket.connected", generation: generation(), socketId, recovered }),
-    fail: (message = "xhr poll error", { authRejected = false, retryAfter = null, data } = {}) =>
+    fail: (message = "xhr poll error", { authRejected = false, retryAfter = null, retryWindow, data } = {}) =>
       report({
         type: "socket.connectFailed",
         generation: generation(),
         error: data === undefined ? { message } : { message, data },
         authRejected,
         retryAfter,
+        ...(retryWindow === undefined ? {} : { retryWindow }),
       }),
     tokenMissing: (reason = "no auth token available") =>
       report({ type: "socket.tokenMissing", generation: generation(), reason }),
@@ -101,6 +133,17 @@ export function createFakeSocket(): FakeSocket {
       report({ type: "socket.heartbeatAck", generation: beat.generation, seq: seq ?? beat.seq });
     },
     ack: (ackId, ...response) => report({ type: "socket.ack", ackId, response }),
+    drainNotice: ({ reconnectAfter, windowMs, slot = null }) =>
+      report({ type: "socket.drainNotice", generation: generation(), reconnectAfter, windowMs, slot }),
+    lastProbe,
+    probes: () => commands.filter((command) => command.type === "probe").length,
+    probeResult: (ok, url) =>
+      report({
+        type: "socket.probed",
+        url: url ?? lastProbe().url,
+        ok,
+        ...(ok ? {} : { error: "the server did not answer" }),
+      }),
     report,
   };
 }

@@ -212,6 +212,32 @@ describe("connections", () => {
     expect(() => service.send("bad", { n: 1n })).toThrow(TypeError);
   });
 
+  it("drain() announces a planned restart: the service comes back at its moment in the window, no failure counted", () => {
+    const { clock, server, service, events, of } = rig({ random: () => 0.25 });
+    const restarting: unknown[] = [];
+    service.on("connection:restarting", (payload) => restarting.push(payload));
+    service.connect();
+    server.drain({ reconnectAfter: 1000, windowMs: 400 });
+    // 1000 + 0.25 · 400: the notice is received, the links stay open until the server closes them.
+    expect(restarting).toEqual([{ server: SERVER, delay: 1100, windowMs: 400 }]);
+    expect(service.getStatus()).toMatchObject({ state: "connected", restarting: true });
+    expect(of("message")).toEqual([]);
+
+    server.drop("transport close");
+    expect(service.getStatus()).toMatchObject({ state: "backingOff", attempt: 0, nextRetryDelay: 1100, restarting: true });
+    clock.runFor(1099);
+    expect(server.handshakes).toBe(1);
+    clock.runFor(1);
+    expect(server.handshakes).toBe(2);
+    expect(service.getStatus()).toMatchObject({ state: "connected", restarting: false });
+    expect(events.filter((event) => event.name === "connection:failed")).toEqual([]);
+
+    // An exact slot: reconnectAfter + slot, whatever random draws.
+    restarting.length = 0;
+    server.drain({ reconnectAfter: 500, windowMs: 400, slot: 30 });
+    expect(restarting).toEqual([{ server: SERVER, delay: 530, windowMs: 400 }]);
+  });
+
   it("recovery: a dropped session comes back recovered with the same id and what was pushed meanwhile; a goodbye ends it", () => {
     const { clock, server, service, of } = rig({}, { recovery: true });
     service.connect();
