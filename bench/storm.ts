@@ -66,7 +66,7 @@ export interface StormResult {
   wallMs: number;
 }
 
-const T0 = 10_000; // clients connect at 0 and are stable well before the crash
+export const T0 = 10_000; // clients connect at 0 and are stable well before the crash
 
 /** The chart's configuration in the storm: the defaults, a strategy, and no heartbeat chatter. */
 export function stormConfig(strategy: JitterStrategy): Partial<ConnectionConfig> {
@@ -81,8 +81,17 @@ function clientOf(url: string): number {
   return Number(url.slice(url.lastIndexOf("/") + 1));
 }
 
-/** The chart side: N production charts with fake sockets. Returns counters the loop reads. */
-function startCharts(clock: StormClock, server: SimServer, scenario: StormScenario, random: () => number) {
+/**
+ * The chart side: N production charts with fake sockets. Returns counters the loop reads.
+ * A fake socket delivers the server's drain notice as the real socket actor does
+ * (`socket.drainNotice`) and a refusal's `retryWindow` when the server gave one.
+ */
+export function startCharts(
+  clock: StormClock,
+  server: SimServer,
+  scenario: Pick<StormScenario, "n" | "strategy">,
+  random: () => number,
+) {
   const socket = fromCallback<SocketCommand, SocketActorInput, SocketEvent>(({ input, sendBack, receive }) => {
     const client = clientOf(input.url);
     let current = 0;
@@ -94,9 +103,15 @@ function startCharts(clock: StormClock, server: SimServer, scenario: StormScenar
           server.handshake(client, (outcome) => {
             if (current !== generation) return;
             if (outcome.kind === "connected") {
-              server.link(client, () => {
-                if (current === generation) sendBack({ type: "socket.disconnected", generation, reason: "transport close" });
-              });
+              server.link(
+                client,
+                () => {
+                  if (current === generation) sendBack({ type: "socket.disconnected", generation, reason: "transport close" });
+                },
+                (notice) => {
+                  if (current === generation) sendBack({ type: "socket.drainNotice", generation, ...notice });
+                },
+              );
               sendBack({ type: "socket.connected", generation, socketId: `s${client}-${generation}` });
             } else {
               sendBack({
@@ -105,6 +120,7 @@ function startCharts(clock: StormClock, server: SimServer, scenario: StormScenar
                 error: { message: outcome.kind === "down" ? "xhr poll error" : "server busy" },
                 authRejected: false,
                 retryAfter: outcome.kind === "refused" ? outcome.retryAfter : null,
+                ...(outcome.kind === "refused" && outcome.retryWindow != null ? { retryWindow: outcome.retryWindow } : {}),
               });
             }
           });
@@ -155,7 +171,7 @@ function startCharts(clock: StormClock, server: SimServer, scenario: StormScenar
  * so the app reconnects after exactly `retryAfter` (the engine connection had opened,
  * so the Manager's backoff is reset).
  */
-async function startSocketIoClients(clock: StormClock, server: SimServer, scenario: StormScenario) {
+export async function startSocketIoClients(clock: StormClock, server: SimServer, scenario: Pick<StormScenario, "n">) {
   const Backoff = await loadSocketIoBackoff();
   const timers = new Set<number>();
   const clients = Array.from({ length: scenario.n }, (_, client) => {

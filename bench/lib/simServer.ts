@@ -4,7 +4,21 @@ import type { StormClock } from "./stormClock.js";
 export type HandshakeOutcome =
   | { kind: "connected" }
   | { kind: "down" }
-  | { kind: "refused"; retryAfter: number | null };
+  | { kind: "refused"; retryAfter: number | null; retryWindow?: number | null };
+
+/** A `softphone:drain` notice as the simulated server delivers it (ms, relative to receipt). */
+export interface SimDrainNotice {
+  reconnectAfter: number;
+  windowMs: number;
+  slot: number | null;
+}
+
+/**
+ * Admission after the restart, replacing the one-second capacity windows: called once per
+ * handshake at the simulated time of its arrival (e.g. the real `createAdmissionControl`'s
+ * `decide()` on the simulated clock).
+ */
+export type SimAdmission = () => { admitted: true } | { admitted: false; retryAfter: number | null; retryWindow?: number | null };
 
 /**
  * How the server picks its `retryAfter` hint.
@@ -28,6 +42,8 @@ export interface SimServerOptions {
   hint: HintPolicy;
   /** Round trip of a handshake, ms. */
   rttMs: number;
+  /** Admission after the restart; when given, `capacity` and `hint` are not used for deciding. */
+  admission?: SimAdmission;
 }
 
 /**
@@ -47,6 +63,7 @@ export class SimServer {
   reconnected = 0;
   refused = 0;
   readonly #links = new Map<number, () => void>();
+  readonly #noticed = new Map<number, (notice: SimDrainNotice) => void>();
   readonly #options: SimServerOptions;
   #window = -1;
   #admitted = 0;
@@ -72,9 +89,13 @@ export class SimServer {
     clock.setTimeout(() => respond(outcome), rttMs);
   }
 
-  /** The client holds the connection (its `drop` is called when the server dies). */
-  link(client: number, drop: () => void): void {
+  /**
+   * The client holds the connection (its `drop` is called when the server dies, its `notice`
+   * when the server drains; a client that does not know the drain protocol passes none).
+   */
+  link(client: number, drop: () => void, notice?: (notice: SimDrainNotice) => void): void {
     this.#links.set(client, drop);
+    if (notice) this.#noticed.set(client, notice);
     const t = this.#options.clock.now();
     if (t >= this.#options.dieAt && Number.isNaN(this.reconnectedAt[client]!)) {
       this.reconnectedAt[client] = t;
@@ -85,12 +106,33 @@ export class SimServer {
   /** The client closed its connection. */
   unlink(client: number): void {
     this.#links.delete(client);
+    this.#noticed.delete(client);
+  }
+
+  /**
+   * `drainServer`'s notice: every connected client that knows the protocol gets it half a round
+   * trip later (the server closes the links with {@link die} afterwards). `slots` assigns the
+   * i-th of n connections `floor(i * windowMs / n)`, as `drainServer({ slots: true })` does.
+   */
+  drain(reconnectAfter: number, windowMs: number, slots = false): number {
+    const { clock, rttMs } = this.#options;
+    const targets = [...this.#links.keys()];
+    let delivered = 0;
+    targets.forEach((client, index) => {
+      const slot = slots ? Math.floor((index * windowMs) / targets.length) : null;
+      const deliver = this.#noticed.get(client);
+      if (!deliver) return;
+      delivered++;
+      clock.setTimeout(() => this.#noticed.get(client)?.({ reconnectAfter, windowMs, slot }), rttMs / 2);
+    });
+    return delivered;
   }
 
   /** Kills the server: every connection drops. */
   die(): void {
     const drops = [...this.#links.values()];
     this.#links.clear();
+    this.#noticed.clear();
     for (const drop of drops) drop();
   }
 
@@ -98,6 +140,12 @@ export class SimServer {
     const { dieAt, capacity, hint } = this.#options;
     if (t < dieAt) return { kind: "connected" };
     if (t < this.restartAt) return { kind: "down" };
+    if (this.#options.admission) {
+      const verdict = this.#options.admission();
+      if (verdict.admitted) return { kind: "connected" };
+      this.refused++;
+      return { kind: "refused", retryAfter: verdict.retryAfter, retryWindow: verdict.retryWindow ?? null };
+    }
     const window = Math.floor((t - this.restartAt) / 1000);
     if (window !== this.#window) {
       this.#refusedInPreviousWindow = window === this.#window + 1 ? this.#refusedInWindow : 0;
