@@ -564,7 +564,14 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         // the server's hint rounds up (it is a floor).
         // Capped at the timer limit: a server's retryAfter of weeks must not overflow setTimeout.
         const held = context.recoveryHoldUntil === null ? 0 : Math.min(cap, context.recoveryHoldUntil - monotonic());
-        const delay = Math.min(MAX_TIMER_MS, Math.max(Math.floor(backoff), Math.ceil(hinted), Math.ceil(held)));
+        // A refusal with a retryWindow names the moment the server keeps a place for (admission
+        // control's promised slot): the backoff must not push the retry past it into someone
+        // else's slot. Without a window the hint stays a floor under the backoff.
+        const promised = context.retryAfterHint !== null && context.retryWindowHint !== null;
+        const delay = Math.min(
+          MAX_TIMER_MS,
+          Math.max(promised ? 0 : Math.floor(backoff), Math.ceil(hinted), Math.ceil(held)),
+        );
         return {
           backoffStep: step,
           lastDelay: drawn,
