@@ -7,6 +7,7 @@ import { meanUs, timeOfflineSends } from "../../bench/queue.js";
 import { runRealStorm } from "../../bench/real-storm.js";
 import { measureBundleSize, SIZE_BUDGET_BYTES } from "../../bench/size.js";
 import { goalCheck, runStormScenario, stormMatrix } from "../../bench/storm.js";
+import { runDrainScenario } from "../../bench/drain.js";
 import { StormClock } from "../../bench/lib/stormClock.js";
 
 describe("bench smoke", () => {
@@ -43,6 +44,22 @@ describe("bench smoke", () => {
     const first = await runStormScenario(scenarios[0]!);
     expect({ ...again, wallMs: 0 }).toEqual({ ...first, wallMs: 0 });
     expect(goalCheck([], DEFAULT_CONFIG.jitterStrategy)).toEqual([]);
+  });
+
+  it("drain: a planned restart brings a small crowd back in the announced window; socket.io-client by its backoff", async () => {
+    const base = { n: 200, capacity: 10, downMs: 2000, mode: "drain", refusal: "window", seed: 2 } as const;
+    for (const admission of ["open", "control"] as const) {
+      const ours = await runDrainScenario({ ...base, admission, client: "ours" });
+      expect(ours.notBack).toBe(0);
+      expect(ours.t99OverFloor!).toBeGreaterThanOrEqual(0.8);
+      expect(ours.t99OverFloor!).toBeLessThanOrEqual(1.5);
+      const plain = await runDrainScenario({ ...base, admission, client: "socket.io" });
+      expect(plain.notBack).toBe(0);
+      expect(plain.peakAttemptsOverC).toBeGreaterThan(ours.peakAttemptsOverC);
+    }
+    const slots = await runDrainScenario({ ...base, admission: "control", client: "ours", slots: true });
+    expect(slots.refused).toBe(0);
+    expect(slots.attemptsPerClient).toBe(1);
   });
 
   it("real storm: a few real clients of each kind come back after a restart", async () => {
