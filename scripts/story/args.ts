@@ -15,16 +15,18 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage: npm start -- [options]      (or: npx tsx scripts/outage-story.ts [options])
 
-Plays an outage story against a real Socket.IO server on 127.0.0.1: connect, crash and
-backoff, a silent link, offline/online, queued messages, a revoked token, and a server
-gone for good. Every state change and service event prints as it happens; a summary
-follows. Exits 0 when every chapter completed and every invariant held, 1 otherwise.
+Plays an outage story against real Socket.IO servers on 127.0.0.1 (a primary behind a
+TCP proxy and a backup): connect, crash and backoff, a silent link, offline/online,
+queued messages, a revoked token, a call in progress, failover and fail-back, a planned
+restart, and a server gone for good. Every state change and service event prints as it
+happens; a summary follows. Exits 0 when every chapter completed and every invariant
+held, 1 otherwise.
 
 Options:
   --real-timings   use DEFAULT_CONFIG (1 s base delay, 25 s heartbeat, 20 attempts):
-                   the story then takes about 6 minutes (it says so when it starts,
+                   the story then takes about 10 minutes (it says so when it starts,
                    and prints progress during long waits). Default: timings scaled
-                   down so that the story takes about 11 s.
+                   down so that the story takes about 25 s.
   --seed N         seed of the jitter (an integer 0..4294967295). Default: ${DEFAULT_SEED}.
   -h, --help       print this help and exit.
 

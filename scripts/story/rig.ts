@@ -7,10 +7,19 @@ import type { Signal, Waits } from "./waits.js";
 
 /** A `note` message as the server received it. */
 export interface NoteRecord {
-  seq: number | "end";
+  /** 1, 2, …; "end" for a marker; "call" for call signalling. */
+  seq: number | string;
   text: string;
   /** Which server-side socket delivered it. */
   socketId: string;
+}
+
+/** A `heartbeat` emit as a server received it. */
+export interface HeartbeatRecord {
+  /** ms since the story started. */
+  at: number;
+  socketId: string;
+  server: "primary" | "backup";
 }
 
 /** A service event as the story saw it. */
@@ -31,11 +40,19 @@ export interface ChapterOutcome {
   measuredWhat: string;
   /** Retries (or attempts) the chapter took. */
   attempts: number | null;
+  /** Further measurements in ms, by name, for the story's summary (e.g. the fail-back after the failover). */
+  extraMs?: Readonly<Record<string, number>>;
 }
 
 /** Everything a chapter plays with. */
 export interface StoryRig {
+  /** The primary server; the service reaches it through {@link proxy}. */
   readonly server: LabServer;
+  /**
+   * The backup server, second in the service's `url` and reached directly (no proxy). Killed
+   * at the start: the chapters before "failover" see a dead backup, the ones after it too.
+   */
+  readonly backup: LabServer;
   readonly proxy: TcpProxy;
   readonly service: WebSocketService;
   readonly config: ConnectionConfig;
@@ -44,6 +61,13 @@ export interface StoryRig {
   /** `note` messages the server received, in arrival order. */
   readonly notes: NoteRecord[];
   readonly notesChanged: Signal;
+  /** `heartbeat` emits the servers received, in arrival order. */
+  readonly heartbeats: HeartbeatRecord[];
+  readonly heartbeatsChanged: Signal;
+  /** `windowMs` of the planned restart's drain (scaled with the story's timings). */
+  readonly drainWindowMs: number;
+  /** What the chapters played so far reported, by key. */
+  readonly outcomes: ReadonlyMap<string, ChapterOutcome>;
   /** Every service event so far. */
   readonly log: LoggedEvent[];
   /** The token the service starts with, and the one it gets after the revocation. */
@@ -52,6 +76,8 @@ export interface StoryRig {
   readonly quietMs: number;
   /** ms since the story started. */
   now(): number;
+  /** "primary" or "backup" for a server URL the service reports. */
+  serverName(url: string): string;
   /** Records an invariant and prints ✓/✗; returns `ok`. */
   invariant(name: string, ok: boolean, detail: string): boolean;
   /** Payloads of `name` events logged since `mark` (an index into `log`). */

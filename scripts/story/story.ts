@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import type { Socket } from "socket.io";
 import { LabServer } from "../../lab/server.js";
 import { TcpProxy } from "../../lab/tcpProxy.js";
 import { DEFAULT_CONFIG, resolveConfig } from "../../src/machine/config.js";
@@ -9,14 +10,14 @@ import { DEFAULT_SEED } from "./args.js";
 import { CHAPTERS } from "./chapters.js";
 import { seededRandom } from "./prng.js";
 import { Renderer, type StoryOutput, wantsColor } from "./renderer.js";
-import type { ChapterOutcome, LoggedEvent, NoteRecord, StoryRig } from "./rig.js";
+import type { ChapterOutcome, HeartbeatRecord, LoggedEvent, NoteRecord, StoryRig } from "./rig.js";
 import { delaySource, estimateStoryDuration, formatDuration, formatEstimate } from "./timing.js";
 import { Signal, Waits } from "./waits.js";
 
 export type { StoryOutput } from "./renderer.js";
 
 /**
- * Timings scaled down so that the whole story takes about 11 s. The shape of every
+ * Timings scaled down so that the whole story takes about half a minute. The shape of every
  * mechanism is the default one: only the clock runs faster.
  */
 export const SCALED_CONFIG: Readonly<Partial<ConnectionConfig>> = Object.freeze({
@@ -30,7 +31,14 @@ export const SCALED_CONFIG: Readonly<Partial<ConnectionConfig>> = Object.freeze(
   healthCheckInterval: 2000,
   queueTtl: 10000,
   stablePeriod: 1000,
+  callHeartbeatInterval: 300,
+  callMaxDelay: 500,
+  failoverAfter: 2,
+  failbackInterval: 1000,
 });
+
+/** `windowMs` of the planned restart's drain: scaled, and with real timings a window a deploy would use. */
+const DRAIN_WINDOW_MS = { scaled: 2000, real: 30_000 } as const;
 
 export interface StoryOptions {
   /** Where the story prints. @default process.stdout */
@@ -74,8 +82,20 @@ export interface StorySummary {
     silentLinkDetectionMs: number | null;
     silentLinkBoundMs: number;
     onlineToConnectedMs: number | null;
+    /** Chapter "call": blackhole → heartbeat timeout during a call, and its bound. */
+    callDetectionMs: number | null;
+    callBoundMs: number;
+    /** Chapter "failover": primary killed → connected to the backup. */
+    failoverMs: number | null;
+    /** Chapter "failover": primary back → connected to it again. */
+    failbackMs: number | null;
+    /** Chapter "planned-restart": the return delay the service drew in the drain window, and the window. */
+    drainDelayMs: number | null;
+    drainWindowMs: number;
   };
+  /** The primary's counts; `peakOpen` is the largest number of this service's sockets open at once on both servers. */
   server: { handshakes: number; refused: number; connections: number; peakOpen: number };
+  backup: { handshakes: number; refused: number; connections: number };
 }
 
 const TOKENS = { first: "story-token-1", second: "story-token-2" } as const;
@@ -84,12 +104,15 @@ const plural = (count: number, one: string, many = `${one}s`) => `${count} ${cou
 
 type Describe = { [K in ServiceEventName]: ((payload: ServiceEventMap[K]) => string) | null };
 
-/** How each service event reads in the log; null: not printed. */
-const DESCRIBE: Describe = {
-  "connection:connected": ({ socketId }) => `socket ${socketId}`,
+/**
+ * How each service event reads in the log; null: not printed. `name` turns a server URL into
+ * "primary" or "backup".
+ */
+const describers = (name: (url: string) => string): Describe => ({
+  "connection:connected": ({ socketId, server }) => `socket ${socketId} on the ${name(server)}`,
   "connection:disconnected": ({ reason }) => `reason "${reason}"`,
-  "connection:failed": ({ attempt, error }) =>
-    `failed attempt ${attempt}: ${describeError(error)?.text ?? "failed"} (${error.message})`,
+  "connection:failed": ({ attempt, error, server }) =>
+    `failed attempt ${attempt} on the ${name(server)}: ${describeError(error)?.text ?? "failed"} (${error.message})`,
   "connection:reconnecting": ({ attempt, delay }) => `retry ${attempt} in ${delay} ms`,
   "connection:reconnected": ({ attempts }) => `after ${plural(attempts, "retry", "retries")}`,
   "connection:max_attempts_reached": ({ attempts }) => `${plural(attempts, "attempt")} failed in a row`,
@@ -100,15 +123,15 @@ const DESCRIBE: Describe = {
   "connection:health_check": ({ healthScore, quality, latency }) =>
     `${healthScore}% ${quality}, latency ${latency ?? "?"} ms`,
   "connection:resumed": ({ sleptFor }) => `slept ${sleptFor ?? "?"} ms`,
-  "connection:server_changed": ({ from, to, reason }) => `${reason}: ${from} → ${to}`,
+  "connection:server_changed": ({ from, to, reason }) => `${reason}: ${name(from)} → ${name(to)}`,
   "connection:restarting": ({ server, delay, windowMs }) =>
-    `the server is restarting: back to ${server} in ${delay} ms (window ${windowMs} ms)`,
+    `the server is restarting: back, on the ${name(server)}, in ${delay} ms (window ${windowMs} ms)`,
   message: ({ event }) => `"${event}" from the server`,
   "message:dropped": ({ event, reason }) => `"${event}" (${reason})`,
   "message:unconfirmed": ({ event }) => `"${event}" was sent after the last heartbeat ack: it may not have arrived`,
   "callback:failed": ({ callback, message }) => `${callback}: ${message}`,
   "request:settled": null,
-};
+});
 
 function configLines(config: ConnectionConfig): [string, string][] {
   return [
@@ -123,6 +146,14 @@ function configLines(config: ConnectionConfig): [string, string][] {
         `unhealthyThreshold ${config.unhealthyThreshold}, healthCheckInterval ${config.healthCheckInterval} ms`,
     ],
     ["queue", `maxQueueSize ${config.maxQueueSize}, queueTtl ${config.queueTtl} ms`],
+    [
+      "call",
+      `callHeartbeatInterval ${config.callHeartbeatInterval} ms, callMaxDelay ${config.callMaxDelay} ms`,
+    ],
+    [
+      "servers",
+      `failoverAfter ${config.failoverAfter}, failbackInterval ${config.failbackInterval} ms, stablePeriod ${config.stablePeriod} ms`,
+    ],
   ];
 }
 
@@ -133,6 +164,7 @@ function attachLog(
   out: Renderer,
   log: LoggedEvent[],
   now: () => number,
+  describe: Describe,
 ): () => void {
   let shownState = service.getStatus().state;
   const showState = () => {
@@ -145,10 +177,10 @@ function attachLog(
   };
   const subscription = service.actor.subscribe(showState);
   const listen = <K extends ServiceEventName>(name: K): (() => void) => {
-    const describe = DESCRIBE[name] as ((payload: ServiceEventMap[K]) => string) | null;
+    const describeEvent = describe[name] as ((payload: ServiceEventMap[K]) => string) | null;
     return service.on(name, (payload) => {
       log.push({ name, payload, at: now() });
-      if (!describe) return;
+      if (!describeEvent) return;
       // Emitted events reach listeners before snapshot observers: show the state change first.
       showState();
       const status = service.getStatus();
@@ -159,13 +191,13 @@ function attachLog(
         status,
         kind: "event",
         label: name,
-        detail: `${describe(payload)}${source}`,
+        detail: `${describeEvent(payload)}${source}`,
         ...(name === "connection:reconnecting" ? { delay: (payload as ServiceEventMap["connection:reconnecting"]).delay } : {}),
         quiet: name === "connection:health_check",
       });
     });
   };
-  const offs = (Object.keys(DESCRIBE) as ServiceEventName[]).map((name) => listen(name));
+  const offs = (Object.keys(describe) as ServiceEventName[]).map((name) => listen(name));
   return () => {
     subscription.unsubscribe();
     for (const off of offs) off();
@@ -190,29 +222,48 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
 
   const notes: NoteRecord[] = [];
   const notesChanged = new Signal();
-  const server = await LabServer.start({
-    tokens: [TOKENS.first],
-    onConnection: (socket) => {
-      socket.on("note", (note: Omit<NoteRecord, "socketId">) => {
-        notes.push({ seq: note.seq, text: note.text, socketId: socket.id });
-        notesChanged.notify();
-      });
-    },
-  });
+  const heartbeats: HeartbeatRecord[] = [];
+  const heartbeatsChanged = new Signal();
+  const servers: { primary?: LabServer; backup?: LabServer } = {};
+  // This service's sockets open on both servers at once: more than one is a leak or an overlap.
+  let peakOpen = 0;
+  const onConnection = (role: "primary" | "backup") => (socket: Socket) => {
+    peakOpen = Math.max(peakOpen, (servers.primary?.openSockets() ?? 0) + (servers.backup?.openSockets() ?? 0));
+    socket.on("note", (note: Omit<NoteRecord, "socketId">) => {
+      notes.push({ seq: note.seq, text: note.text, socketId: socket.id });
+      notesChanged.notify();
+    });
+    socket.on("heartbeat", () => {
+      heartbeats.push({ at: now(), socketId: socket.id, server: role });
+      heartbeatsChanged.notify();
+    });
+  };
+  const server = await LabServer.start({ tokens: [TOKENS.first], onConnection: onConnection("primary") });
+  servers.primary = server;
+  let backup: LabServer;
   let proxy: TcpProxy;
   try {
+    // One auth realm: the backup accepts what the primary accepts (the token chapter changes both).
+    backup = await LabServer.start({ tokens: [TOKENS.first], onConnection: onConnection("backup") });
+    servers.backup = backup;
+    // Dead until the failover chapter: until then every failover meets a closed port.
+    await backup.kill();
     proxy = await TcpProxy.start(server.port);
   } catch (error) {
+    await servers.backup?.close();
     await server.close();
     throw error;
   }
+  const backupChapter = CHAPTERS.findIndex((chapter) => chapter.key === "failover") + 1;
+  const serverName = (url: string) => (url === proxy.url ? "primary" : url === backup.url ? "backup" : url);
   const service = createWebSocketService({
-    url: proxy.url,
+    url: [proxy.url, backup.url],
     auth: { token: TOKENS.first },
     config,
     random: seededRandom(seed),
   });
-  const estimate = estimateStoryDuration(config, quietMs);
+  const drainWindowMs = realTimings ? DRAIN_WINDOW_MS.real : DRAIN_WINDOW_MS.scaled;
+  const estimate = estimateStoryDuration(config, quietMs, drainWindowMs);
   // With real timings some waits last minutes: say every 15 s what is awaited, and the state.
   const progress = realTimings
     ? {
@@ -230,10 +281,12 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
   const waits = new Waits(service, patience, config.heartbeatInterval, progress);
   const log: LoggedEvent[] = [];
   const invariants: InvariantRecord[] = [];
+  const outcomes = new Map<string, ChapterOutcome>();
   let currentChapter: string | null = null;
 
   const rig: StoryRig = {
     server,
+    backup,
     proxy,
     service,
     config,
@@ -241,10 +294,15 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
     waits,
     notes,
     notesChanged,
+    heartbeats,
+    heartbeatsChanged,
+    drainWindowMs,
+    outcomes,
     log,
     tokens: TOKENS,
     quietMs,
     now,
+    serverName,
     invariant(name, ok, detail) {
       invariants.push({ name, ok, detail, chapter: currentChapter });
       out.check(ok, `${name}: ${detail}`);
@@ -260,15 +318,21 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
 
   out.title("@softphone/websocket · outage story", [
     ["server", `LabServer (Socket.IO 4) ${server.url}, token "${TOKENS.first}" accepted`],
-    ["link", `TcpProxy ${proxy.url} → :${server.port} (the service connects through it)`],
+    ["link", `TcpProxy ${proxy.url} → :${server.port} (the service reaches the primary through it)`],
+    ["backup", `LabServer ${backup.url}, reached directly; down until chapter ${backupChapter}`],
+    ["url", `[proxy, backup]: the primary first; failover to the next after failoverAfter failed attempts in a row`],
     [
       "timings",
       realTimings
         ? `real: DEFAULT_CONFIG. This takes about ${formatEstimate(estimate.typicalMs)}, at most about ${formatEstimate(estimate.atMostMs)} ` +
-          `(${config.heartbeatInterval / 1000} s heartbeats; chapter 7 waits through ${config.maxReconnectAttempts} retries with delays up to ${config.maxDelay / 1000} s). ` +
+          `(${config.heartbeatInterval / 1000} s heartbeats; chapter ${CHAPTERS.length} waits through ${config.maxReconnectAttempts} retries with delays up to ${config.maxDelay / 1000} s). ` +
           "Long waits print a progress line every 15 s."
         : `scaled down, about ${formatEstimate(estimate.typicalMs)} in all (--real-timings for DEFAULT_CONFIG: about ${formatEstimate(
-            estimateStoryDuration(resolveConfig({ ...DEFAULT_CONFIG }), Math.min(DEFAULT_CONFIG.maxDelay, 4 * DEFAULT_CONFIG.baseDelay)).typicalMs,
+            estimateStoryDuration(
+              resolveConfig({ ...DEFAULT_CONFIG }),
+              Math.min(DEFAULT_CONFIG.maxDelay, 4 * DEFAULT_CONFIG.baseDelay),
+              DRAIN_WINDOW_MS.real,
+            ).typicalMs,
           )})`,
     ],
     ...configLines(config),
@@ -277,7 +341,7 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
     ["seed", `${seed} (--seed N)`],
   ]);
   out.columns();
-  const detach = attachLog(service, config, out, log, now);
+  const detach = attachLog(service, config, out, log, now, describers(serverName));
 
   const chapters: ChapterSummary[] = [];
   let failure: string | null = null;
@@ -302,29 +366,31 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
       out.heading(index, chapter.title, chapter.subtitle);
       try {
         Object.assign(summary, await chapter.run(rig), { completed: true });
+        outcomes.set(chapter.key, summary);
       } catch (error) {
         failure = `chapter ${index} (${chapter.title}): ${error instanceof Error ? error.message : String(error)}`;
         summary.error = failure;
         summary.outcome = "did not complete";
         out.error(failure);
       }
-      if (server.peakOpen > 1 && !peakReported) {
+      if (peakOpen > 1 && !peakReported) {
         peakReported = true;
-        rig.invariant("one socket at a time", false, `the server saw ${server.peakOpen} sockets of this service open at once`);
+        rig.invariant("one socket at a time", false, `the servers saw ${peakOpen} sockets of this service open at once`);
       }
     }
   } finally {
     currentChapter = null;
     waits.cancelAll();
     out.line();
-    out.narrate("service.dispose(); proxy.close(); server.close()");
+    out.narrate("service.dispose(); proxy.close(); server.close(); backup.close()");
     service.dispose();
     detach();
     await proxy.close();
     await server.close();
+    await backup.close();
   }
   if (!peakReported) {
-    rig.invariant("one socket at a time", server.peakOpen <= 1, `server peakOpen ${server.peakOpen} over the whole story`);
+    rig.invariant("one socket at a time", peakOpen <= 1, `at most ${peakOpen} open on the primary and the backup together, over the whole story`);
   }
 
   const durationMs = now();
@@ -342,13 +408,20 @@ export async function runStory(options: StoryOptions = {}): Promise<StorySummary
       silentLinkDetectionMs: byKey("silent-link")?.measuredMs ?? null,
       silentLinkBoundMs: bound,
       onlineToConnectedMs: byKey("offline")?.measuredMs ?? null,
+      callDetectionMs: byKey("call")?.measuredMs ?? null,
+      callBoundMs: Math.min(config.heartbeatInterval, config.callHeartbeatInterval) + config.unhealthyThreshold * config.heartbeatTimeout,
+      failoverMs: byKey("failover")?.measuredMs ?? null,
+      failbackMs: byKey("failover")?.extraMs?.failback ?? null,
+      drainDelayMs: byKey("planned-restart")?.measuredMs ?? null,
+      drainWindowMs: rig.drainWindowMs,
     },
     server: {
       handshakes: server.handshakes,
       refused: server.refused,
       connections: server.connections,
-      peakOpen: server.peakOpen,
+      peakOpen,
     },
+    backup: { handshakes: backup.handshakes, refused: backup.refused, connections: backup.connections },
   };
   printSummary(out, result);
   return result;
@@ -374,15 +447,20 @@ function printSummary(out: Renderer, summary: StorySummary): void {
     ["r", "l", "l", "r", "l", "r"],
   );
   const held = summary.invariants.filter((check) => check.ok).length;
-  const { silentLinkDetectionMs, silentLinkBoundMs, onlineToConnectedMs } = summary.measurements;
+  const m = summary.measurements;
   out.line();
   out.line(
-    `  invariants ${held}/${summary.invariants.length} held · server: ${summary.server.handshakes} handshakes ` +
-      `(${summary.server.refused} refused), ${summary.server.connections} connections, peak ${summary.server.peakOpen} open`,
+    `  invariants ${held}/${summary.invariants.length} held · primary: ${summary.server.handshakes} handshakes ` +
+      `(${summary.server.refused} refused), ${summary.server.connections} connections · backup: ${summary.backup.handshakes} handshakes, ` +
+      `${summary.backup.connections} connections · peak ${summary.server.peakOpen} open on both`,
   );
   out.line(
-    `  silent link detected in ${silentLinkDetectionMs ?? "·"} ms (bound ${silentLinkBoundMs} ms) · ` +
-      `online → connected in ${onlineToConnectedMs ?? "·"} ms`,
+    `  silent link detected in ${m.silentLinkDetectionMs ?? "·"} ms (bound ${m.silentLinkBoundMs} ms), ` +
+      `in a call ${m.callDetectionMs ?? "·"} ms (bound ${m.callBoundMs} ms) · online → connected in ${m.onlineToConnectedMs ?? "·"} ms`,
+  );
+  out.line(
+    `  failover in ${m.failoverMs ?? "·"} ms, fail-back in ${m.failbackMs ?? "·"} ms · ` +
+      `planned restart: back in ${m.drainDelayMs ?? "·"} ms of a ${m.drainWindowMs}-ms window`,
   );
   out.line(`  ${(summary.durationMs / 1000).toFixed(1)} s in all · seed ${summary.seed}${summary.realTimings ? " · real timings" : ""}`);
   out.line();

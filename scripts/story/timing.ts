@@ -44,23 +44,47 @@ function sumDelays(count: number, config: ConnectionConfig, bound: "mean" | "hig
 
 /**
  * How long the story takes with `config`, from what its chapters wait for: heartbeats, the
- * silent-link detection bound, retry delays (mean and highest of the strategy) and the
- * observation windows. An estimate for the reader, not a limit.
+ * silent-link detection bounds, retry delays (mean and highest of the strategy), the checks
+ * of the primary, the planned restart's window and the observation windows. An estimate for
+ * the reader, not a limit. `drainWindowMs`: the planned restart's window.
  */
-export function estimateStoryDuration(config: ConnectionConfig, quietMs: number): { typicalMs: number; atMostMs: number } {
-  const detection = config.heartbeatInterval + config.unhealthyThreshold * config.heartbeatTimeout;
+export function estimateStoryDuration(
+  config: ConnectionConfig,
+  quietMs: number,
+  drainWindowMs = 2000,
+): { typicalMs: number; atMostMs: number } {
+  const misses = config.unhealthyThreshold * config.heartbeatTimeout;
+  const detection = config.heartbeatInterval + misses;
+  const callCadence = Math.min(config.heartbeatInterval, config.callHeartbeatInterval);
+  const callDetection = callCadence + misses;
   const fixed =
     2 * config.heartbeatInterval + // chapter 3: two acks before the link is cut (chapter 1's first one is at once)
-    quietMs * 3; // chapters 4, 6 and 7 watch for quietMs each
+    quietMs * 3 + // chapters 4, 6 and 7 watch for quietMs each
+    // chapter 7: two heartbeats before the call, four and three acks in it, two after it
+    4 * config.heartbeatInterval +
+    5 * callCadence +
+    // chapter 8: the watch while the primary is down, then the check that finds it back
+    config.stablePeriod +
+    1.5 * config.failbackInterval +
+    // chapter 9: the fail-back after the restart
+    config.stablePeriod;
+  // Call retries are capped at callMaxDelay.
+  const callRetry = (bound: "mean" | "high") => Math.min(config.callMaxDelay, sumDelays(1, config, bound));
   const retries = (bound: "mean" | "high") =>
-    sumDelays(3, config, bound) + // chapter 2: two failed retries and the one that reconnects
+    sumDelays(3 + 2 * config.failoverAfter - 2, config, bound) + // chapter 2: two failures on the primary, failoverAfter on the dead backup, the one that reconnects
     sumDelays(1, config, bound) + // chapter 3: the retry after the detection
     sumDelays(2, config, bound) + // chapter 5: one failed retry and the one that reconnects
     sumDelays(1, config, bound) + // chapter 6: the retry that meets the refusal
-    sumDelays(config.maxReconnectAttempts, config, bound); // chapter 7: every retry until exhausted
+    2 * callRetry(bound) + // chapter 7: the retries after the blackhole and after the short outage
+    sumDelays(config.failoverAfter + 1, config, bound) + // chapter 8: failoverAfter failures, then the backup
+    sumDelays(config.maxReconnectAttempts, config, bound); // chapter 10: every retry until exhausted
   return {
-    typicalMs: Math.round(fixed + detection * 0.6 + retries("mean")),
-    atMostMs: Math.round(fixed + detection + retries("high")),
+    typicalMs: Math.round(
+      fixed + (detection + callDetection) * 0.6 + retries("mean") + config.failbackInterval / 2 + drainWindowMs / 2,
+    ),
+    atMostMs: Math.round(
+      fixed + detection + callDetection + retries("high") + config.connectionTimeout + config.failbackInterval + drainWindowMs,
+    ),
   };
 }
 

@@ -33,9 +33,9 @@ function choosesTransports(socketOptions: SocketIoOptions): boolean {
 /**
  * Whether a failed handshake says that the transport itself could not be used (a proxy or
  * firewall without WebSocket), so that the other one deserves the next attempt. Not when the
- * server answered (a refusal by a middleware, an HTTP status, a timeout waiting for it), nor
- * when nothing listens at all (the host refused the TCP connection: the server is down, and
- * the other transport would fail alike). A browser's WebSocket error says none of this, so
+ * server answered (a refusal by a middleware, an HTTP status other than a WebSocket's 400, a
+ * timeout waiting for it), nor when nothing listens at all (the host refused the TCP
+ * connection: the server is down, and the other transport would fail alike). A browser's WebSocket error says none of this, so
  * there a WebSocket transport error counts as blocked.
  */
 export function isTransportBlocked(error: unknown): boolean {
@@ -51,6 +51,11 @@ export function isTransportBlocked(error: unknown): boolean {
       : typeof description === "string"
         ? description
         : "";
+  // Engine.IO answers 400 to every upgrade it will not take: a polling-only server
+  // ("Transport unknown") and a proxy that dropped the Upgrade header look like this, and a
+  // browser would not even see the status. Polling gets the next attempt; a refusal there
+  // (allowRequest's 403, a middleware's CONNECT_ERROR) is not taken for a blocked transport.
+  if (message === "websocket error" && /Unexpected server response: 400\b/.test(detail)) return true;
   if (/Unexpected server response|\b[1-5]\d\d\b/.test(detail)) return false;
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/.test(detail)) return false;
   return true;

@@ -34,7 +34,18 @@ function resourcesBeyond(baseline: readonly string[]): string[] {
 }
 
 
-const CHAPTER_KEYS = ["connect", "crash", "silent-link", "offline", "queue", "token-revoked", "gone-for-good"];
+const CHAPTER_KEYS = [
+  "connect",
+  "crash",
+  "silent-link",
+  "offline",
+  "queue",
+  "token-revoked",
+  "call",
+  "failover",
+  "planned-restart",
+  "gone-for-good",
+];
 
 describe("the outage story (in-process, real Socket.IO server)", () => {
   it("plays every chapter, holds every invariant, prints every state and releases everything", async () => {
@@ -60,6 +71,19 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
       "a bad token is not retried",
       "a new session after authRequired",
       "exhausted after maxReconnectAttempts",
+      "failover after failoverAfter failures on each server",
+      "a call shortens the heartbeat cadence",
+      "in a call, silent loss detected within the call bound",
+      "in a call, retry delays capped at callMaxDelay",
+      "in a call, forceReconnection() keeps a working link",
+      "call signalling goes out first",
+      "the call's end restores the cadence, on the same link",
+      "failover after failoverAfter failures",
+      "no move back while the primary is down",
+      "fail-back at the next check",
+      "a planned restart is announced",
+      "the move to the backup at its moment, no failure counted",
+      "fail-back after the restart",
       "one socket at a time",
     ]) {
       expect(names).toContain(name);
@@ -72,11 +96,35 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
     expect(onlineToConnectedMs).not.toBeNull();
     const exhausted = summary.chapters.find((chapter) => chapter.key === "gone-for-good")!;
     expect(exhausted.attempts).toBe(5);
-    expect(summary.durationMs).toBeLessThan(60_000);
+    // Call mode: min(1000, 300) + 3 × 500, faster than outside a call, and measured so.
+    const { callDetectionMs, callBoundMs, failoverMs, failbackMs, drainDelayMs, drainWindowMs } = summary.measurements;
+    expect(callBoundMs).toBe(1800);
+    expect(callDetectionMs).toBeGreaterThan(0);
+    expect(callDetectionMs!).toBeLessThan(silentLinkBoundMs);
+    expect(failoverMs).toBeGreaterThan(0);
+    expect(failbackMs).toBeGreaterThan(0);
+    expect(drainWindowMs).toBe(2000);
+    expect(drainDelayMs).toBeGreaterThanOrEqual(100);
+    expect(drainDelayMs!).toBeLessThan(100 + drainWindowMs);
+    // The backup served the failover and the planned restart: one connection each.
+    expect(summary.backup.connections).toBe(2);
+    expect(summary.durationMs).toBeLessThan(90_000);
 
     // Captured output is not a terminal: no colours.
     expect(text.includes("\u001b[")).toBe(false);
-    for (const heading of ["1. Connect", "2. Server crash", "3. Silent link", "4. Offline / online", "5. Queued messages", "6. Token revoked", "7. Server gone for good", "8. Summary"]) {
+    for (const heading of [
+      "1. Connect",
+      "2. Server crash",
+      "3. Silent link",
+      "4. Offline / online",
+      "5. Queued messages",
+      "6. Token revoked",
+      "7. Call in progress",
+      "8. Failover and fail-back",
+      "9. Planned restart",
+      "10. Server gone for good",
+      "11. Summary",
+    ]) {
       expect(text).toContain(heading);
     }
     for (const transition of [
@@ -96,10 +144,19 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
       /^\d\d:\d\d\.\d{3} {2}backingOff +\d+\/5 +\d+ms +0% {2}· connection:reconnecting +retry \d+ in \d+ ms {2}\(drawn from \[100, \d+\), envelope \d+ ms\)$/m,
     );
     expect(text).toContain("retry 1 in");
-    expect(text).toMatch(/· connection:failed +failed attempt 1: Server unreachable \(xhr poll error: socket hang up\)$/m);
+    // One transport per attempt: WebSocket first, long-polling after a WebSocket hang-up.
+    expect(text).toMatch(/· connection:failed +failed attempt 1 on the primary: Server unreachable \(websocket error: socket hang up\)$/m);
+    expect(text).toMatch(/· connection:failed +failed attempt 2 on the primary: Server unreachable \(xhr poll error: socket hang up\)$/m);
+    // The backup is down outside chapters 8 and 9: a closed port.
+    expect(text).toMatch(/· connection:failed +failed attempt 3 on the backup: Connection refused \(websocket error: connect ECONNREFUSED [\d.:]+\)$/m);
+    for (const change of ["failover: primary → backup", "failover: backup → primary", "failback: backup → primary", "drain: primary → backup"]) {
+      expect(text).toContain(`· connection:server_changed   ${change}`);
+    }
+    expect(text).toMatch(/· connection:restarting +the server is restarting: back, on the backup, in \d+ ms \(window 2000 ms\)$/m);
+    expect(text).toContain('reason "moving back to the primary server"');
     // Notes wrap between words: read them as prose.
     const prose = text.replace(/\s+/g, " ");
-    expect(prose).toContain("Socket.IO reports only the last transport's error");
+    expect(prose).toContain("the next attempt to that server starts with HTTP long-polling");
 
     // One meaning per number: the summary's retries are the ones the chapters' events count.
     const reconnectedIn = (key: string) => summary.chapters.find((chapter) => chapter.key === key)!.attempts;
@@ -110,7 +167,7 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
 
     // Chapter 6: the new session is said to be one, and an unconfirmed send is explained where it shows.
     expect(prose).toContain("a new session, not a reconnection");
-    const chapter6 = prose.slice(prose.indexOf("6. Token revoked"), prose.indexOf("7. Server gone for good"));
+    const chapter6 = prose.slice(prose.indexOf("6. Token revoked"), prose.indexOf("7. Call in progress"));
     if (chapter6.includes("· message:unconfirmed")) {
       expect(chapter6).toMatch(/» message:unconfirmed: 1 send \(chapter 5's marker note\) went out after the last heartbeat ack/);
       expect(chapter6).toContain("The server did get it.");
@@ -120,7 +177,7 @@ describe("the outage story (in-process, real Socket.IO server)", () => {
 
     // Service disposed, proxy and server closed: nothing of the story is left running.
     await eventually(() => expect(resourcesBeyond(baseline)).toEqual([]), 5_000);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("the command line", () => {
@@ -140,10 +197,11 @@ describe("the command line", () => {
   });
 
   it("says how long the story takes, scaled and real", () => {
-    const scaled = estimateStoryDuration(resolveConfig(SCALED_CONFIG), 800);
-    expect(scaled.typicalMs).toBeGreaterThan(5_000);
-    expect(scaled.typicalMs).toBeLessThan(20_000);
-    const real = estimateStoryDuration(resolveConfig({ ...DEFAULT_CONFIG }), 4_000);
+    const scaled = estimateStoryDuration(resolveConfig(SCALED_CONFIG), 800, 2_000);
+    expect(scaled.typicalMs).toBeGreaterThan(15_000);
+    expect(scaled.typicalMs).toBeLessThan(40_000);
+    expect(scaled.atMostMs).toBeLessThan(90_000);
+    const real = estimateStoryDuration(resolveConfig({ ...DEFAULT_CONFIG }), 4_000, 30_000);
     // 20 retries with full jitter below envelopes up to 30 s, and 25 s heartbeats: minutes.
     expect(real.typicalMs).toBeGreaterThan(4 * 60_000);
     expect(real.atMostMs).toBeGreaterThan(real.typicalMs);
