@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo, Socket as NetSocket } from "node:net";
-import { Server, type Socket } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
 
 /**
  * A real Socket.IO v4 server on 127.0.0.1 with fault controls: the part the tests,
@@ -18,6 +18,8 @@ export interface LabServerOptions {
   pingTimeout?: number;
   /** Called for every connected socket, after the lab's own handlers. */
   onConnection?: (socket: Socket) => void;
+  /** Socket.IO's Connection State Recovery, passed to the server as is. @default off */
+  connectionStateRecovery?: ServerOptions["connectionStateRecovery"];
 }
 
 /**
@@ -68,6 +70,7 @@ export class LabServer {
       pingInterval: options.pingInterval ?? 25000,
       pingTimeout: options.pingTimeout ?? 20000,
       cors: { origin: true },
+      ...(options.connectionStateRecovery ? { connectionStateRecovery: options.connectionStateRecovery } : {}),
     });
     this.io.use((socket, next) => {
       this.handshakes += 1;
