@@ -651,19 +651,22 @@ async function plannedRestart(rig: StoryRig): Promise<ChapterOutcome> {
   try {
     const restarting = waits.event("connection:restarting");
     const changed = waits.event("connection:server_changed", { filter: ({ reason }) => reason === "drain" });
+    const closed = waits.event("connection:disconnected");
     const onBackup = waits.event("connection:connected", {
       filter: (payload) => payload.server === backup.url,
       timeout: windowMs + 10_000,
     });
     out.narrate(`drainServer(server.io, { windowMs: ${windowMs} }): the primary announces a restart`);
     const drained = drainServer(server.io, { windowMs, reason: "outage story: planned restart" });
+    const low = 100; // drainServer's default reconnectAfterMs is its graceMs, 100 ms
     const notice = await restarting;
     const noticeAt = rig.now();
     const announced = service.getStatus().restarting;
     const result = await settled(rig, "the drain to close every connection", drained);
+    const { reason } = await closed;
     out.note(
-      `the service picked its moment: back in ${notice.delay} ms, somewhere in the ${notice.windowMs}-ms window ` +
-        `(getStatus().restarting ${announced}); the drain closed ${plural(result.connections, "connection")}`,
+      `the service picked its moment: back in ${notice.delay} ms, reconnectAfter ${low} ms + a point in the ${notice.windowMs}-ms window ` +
+        `(getStatus().restarting ${announced}); the drain closed ${plural(result.connections, "connection")} ("${reason}" here)`,
     );
     out.narrate("server.kill(): the primary's process exits for the restart");
     await server.kill();
@@ -675,7 +678,6 @@ async function plannedRestart(rig: StoryRig): Promise<ChapterOutcome> {
       `on the backup ${movedAt} ms after the notice (its moment: ${notice.delay} ms); ` +
         `${plural(failures, "failure")} counted, status.attempt ${attemptsSeen.join(", ") || "?"} while backing off`,
     );
-    const low = 100; // drainServer's default reconnectAfterMs is its graceMs, 100 ms
     rig.invariant(
       "a planned restart is announced",
       announced && notice.server === backup.url && notice.windowMs === windowMs && notice.delay >= low && notice.delay < low + windowMs,

@@ -157,6 +157,15 @@ function configLines(config: ConnectionConfig): [string, string][] {
   ];
 }
 
+/** Where the delay of the retry just scheduled comes from, in words for the log. */
+function retrySource(service: WebSocketService, config: ConnectionConfig): string {
+  const { context } = service.actor.getSnapshot();
+  // An announced restart: the moment this client picked in the server's window, not a backoff draw.
+  if (context.restarting) return "the moment picked in the drain window";
+  const source = delaySource(context.backoffStep, config);
+  return context.callActive ? `${source}, at most callMaxDelay ${config.callMaxDelay} ms in a call` : source;
+}
+
 /** Prints every top-level state change and every service event as one line, and logs the events. */
 function attachLog(
   service: WebSocketService,
@@ -185,8 +194,7 @@ function attachLog(
       showState();
       const status = service.getStatus();
       // Beside each drawn delay, where it was drawn from: the envelope of the backoff step in force.
-      const source =
-        name === "connection:reconnecting" ? `  (${delaySource(service.actor.getSnapshot().context.backoffStep, config)})` : "";
+      const source = name === "connection:reconnecting" ? `  (${retrySource(service, config)})` : "";
       out.transition({
         status,
         kind: "event",
@@ -460,7 +468,7 @@ function printSummary(out: Renderer, summary: StorySummary): void {
   );
   out.line(
     `  failover in ${m.failoverMs ?? "·"} ms, fail-back in ${m.failbackMs ?? "·"} ms · ` +
-      `planned restart: back in ${m.drainDelayMs ?? "·"} ms of a ${m.drainWindowMs}-ms window`,
+      `planned restart: back ${m.drainDelayMs ?? "·"} ms after the notice (reconnectAfter + its point in the ${m.drainWindowMs}-ms window)`,
   );
   out.line(`  ${(summary.durationMs / 1000).toFixed(1)} s in all · seed ${summary.seed}${summary.realTimings ? " · real timings" : ""}`);
   out.line();
