@@ -310,6 +310,40 @@ export function drainGoals(results: readonly DrainResult[]): string[] {
   return lines;
 }
 
+/** docs/drain[-small].svg: attempts per second after the restart, the planned restart and the crash at D = 30 s. */
+export async function writeDrainChart(results: readonly DrainResult[], full: boolean): Promise<string> {
+  const { lineChartSvg } = await import("./lib/svg.js");
+  const pick = (mode: DrainMode, admission: "open" | "control", client: DrainClient, extra: Partial<DrainResult> = {}) =>
+    results.find(
+      (r) =>
+        r.mode === mode &&
+        r.admission === admission &&
+        r.client === client &&
+        r.slots === (extra.slots ?? false) &&
+        r.refusal === (extra.refusal ?? "window") &&
+        (extra.downMs === undefined || r.downMs === extra.downMs),
+    );
+  const series = [
+    ["planned, ours (random moment)", pick("drain", "open", "ours")],
+    ["planned, ours (slots)", pick("drain", "control", "ours", { slots: true })],
+    ["planned, socket.io-client", pick("drain", "control", "socket.io")],
+    ["crash 30 s, ours (retryWindow)", pick("crash", "control", "ours", { downMs: 30_000 })],
+    ["crash 30 s, ours (retryAfter only)", pick("crash", "control", "ours", { downMs: 30_000, refusal: "bare" })],
+  ] as const;
+  const first = results[0]!;
+  const svg = lineChartSvg({
+    title: `Restart with the server companion: N=${first.n}, C=${first.capacity}/s (floor ${first.n / first.capacity} s)`,
+    xLabel: "seconds after the restart",
+    yLabel: "handshake attempts per second",
+    series: series.filter(([, r]) => r !== undefined).map(([name, r]) => ({ name, values: r!.perSecond })),
+    maxX: 45,
+  });
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const file = resolve(root, `docs/drain${full ? "" : "-small"}.svg`);
+  writeFileSync(file, svg);
+  return file;
+}
+
 async function main(): Promise<void> {
   const { parseArgs, numberArg } = await import("./lib/cli.js");
   const { formatTable } = await import("./lib/stats.js");
@@ -339,10 +373,11 @@ async function main(): Promise<void> {
     const goals = drainGoals(results);
     for (const line of goals) console.log(line);
     output.simulated = { n, results, goals };
+    console.log(`wrote ${await writeDrainChart(results, n === 10_000)}`);
   }
   if (!args.has("sim-only")) {
     const { runRealDrainSuite, realDrainLines } = await import("./real-drain.js");
-    const clients = numberArg(args, "clients", full ? 2000 : 400);
+    const clients = numberArg(args, "clients", full ? 1000 : 400);
     const capacity = numberArg(args, "capacity", clients / 8);
     const downMs = numberArg(args, "down", 2000);
     console.log(`bench/drain (real sockets): ${clients} clients (half ours, half socket.io-client, each half on its own server at C/2, default transports), down ${downMs / 1000} s, C=${capacity}/s`);
@@ -351,6 +386,13 @@ async function main(): Promise<void> {
     output.real = suite;
   }
   const name = full ? "drain-full" : "drain";
+  // --sim-only / --real-only replace their own part and keep the other one of the last run.
+  const { existsSync, readFileSync } = await import("node:fs");
+  const file = resolve(root, `bench/results/${name}.json`);
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+  for (const part of ["simulated", "real"]) {
+    if (!(part in output) && part in previous) output[part] = previous[part];
+  }
   writeFileSync(resolve(root, `bench/results/${name}.json`), `${JSON.stringify(output, null, 1)}\n`);
   console.log(`bench/drain: ${((performance.now() - started) / 1000).toFixed(1)} s, wrote bench/results/${name}.json`);
 }

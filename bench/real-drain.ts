@@ -165,7 +165,8 @@ export async function runRealDrain(options: RealDrainOptions): Promise<RealDrain
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
     }
     if (!(await waitFor(() => connectedIds.size === 2 * perKind, 60_000 + options.clients * 20))) {
-      throw new Error(`only ${connectedIds.size}/${2 * perKind} clients connected before the restart`);
+      const ours = [...connectedIds].filter((id) => id.startsWith("ours")).length;
+      throw new Error(`only ${connectedIds.size}/${2 * perKind} clients connected before the restart (ours ${ours}, socket.io-client ${connectedIds.size - ours})`);
     }
     connectMs = Math.round(performance.now() - started);
     await new Promise((r) => setTimeout(r, options.settleMs ?? 5_500));
