@@ -189,6 +189,14 @@ export function dropAnnouncements(
  */
 const RECOVERY_MARGIN_MS = 1000;
 
+/**
+ * The longest a background check of the primary may take. A live server answers a bare GET in
+ * a round trip; a proxy or load balancer that accepts the TCP connection and closes it without
+ * an answer is only noticed at this timeout (fetch in Node reports nothing for a connection
+ * closed before the response when it asked for `connection: close`).
+ */
+const FAILBACK_CHECK_TIMEOUT_MS = 5000;
+
 /** A message on its way out: from `send`, or back from the socket actor as `socket.undelivered`. */
 export interface OutgoingMessage {
   event: string;
@@ -461,7 +469,15 @@ export function setupConnection(environment: MachineEnvironment = {}) {
           return;
         }
         const index = nextServer(context);
-        enqueue.assign({ serverIndex: index, url: context.urls[index]!, serverFailures: 0, failingBack: false });
+        enqueue.assign({
+          serverIndex: index,
+          url: context.urls[index]!,
+          serverFailures: 0,
+          failingBack: false,
+          // A refused move back: the primary's hold is about the primary, not about the backup
+          // the service just left working; the return there waits for the backoff alone.
+          ...(context.failingBack ? { retryAfterHint: null, retryWindowHint: null } : {}),
+        });
         enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "failover" });
       }),
       startFailback: enqueueActions(({ context, enqueue }) => {
@@ -472,7 +488,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       probePrimary: sendTo("socket", ({ context }) => ({
         type: "probe" as const,
         url: context.urls[0]!,
-        timeout: context.config.connectionTimeout,
+        timeout: Math.min(context.config.connectionTimeout, FAILBACK_CHECK_TIMEOUT_MS),
       }) satisfies SocketCommand),
       setCallActive: assign((_, params: { active: boolean }) => ({ callActive: params.active })),
       // The retry is drawn again at the same backoff step (scheduleRetry raises the step); what is
