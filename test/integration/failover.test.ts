@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { LabServer, LabServerOptions } from "../../lab/server.js";
 import type { ConnectionConfig } from "../../src/machine/types.js";
 import { createWebSocketService, type WebSocketService } from "../../src/services/WebSocketService.js";
-import { eventually, recordEvents, Tally, waitForEvent, waitForState } from "../support/events.js";
+import { eventually, recordEvents, Tally, waitForEvent, waitForEvents, waitForState } from "../support/events.js";
 import { FAST_RETRY, integrationRig } from "../support/integration.js";
 
 /**
@@ -155,6 +155,48 @@ describe("failover", () => {
     checkOneSocket();
   });
 
+  it("with the first two down it moves on along the list, failoverAfter failures on each", async () => {
+    const { nodes, urls, checkOneSocket } = await cluster(3);
+    const [a, b, c] = nodes as [Node, Node, Node];
+    await a.server.kill();
+    await b.server.kill();
+    const ws = service({ url: urls, config });
+    const log = recordEvents(ws, FAILOVER_EVENTS);
+    const connected = waitForEvent(ws, "connection:connected");
+    ws.connect();
+    expect((await connected).server).toBe(c.url);
+    log.stop();
+    expect(log.of("connection:failed").map(({ server }) => server)).toEqual([a.url, a.url, b.url, b.url]);
+    expect(log.of("connection:server_changed")).toEqual([
+      { from: a.url, to: b.url, reason: "failover" },
+      { from: b.url, to: c.url, reason: "failover" },
+    ]);
+    expect(ws.getStatus()).toMatchObject({ state: "connected", server: c.url });
+    checkOneSocket();
+  });
+
+  it("failures while the network is reported offline do not count towards a failover", async () => {
+    const { nodes, urls } = await cluster(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.server.kill();
+    const ws = service({ url: urls, config });
+    ws.notifyOffline();
+    const log = recordEvents(ws, FAILOVER_EVENTS);
+    // Each forced attempt is tried once even offline, and fails against the dead primary.
+    for (let i = 0; i < 3; i += 1) await expect(ws.forceReconnection()).rejects.toThrow(/offline/);
+    expect(log.of("connection:failed").map(({ server }) => server)).toEqual([a.url, a.url, a.url]);
+    expect(log.of("connection:server_changed")).toEqual([]);
+    expect(ws.getStatus().server).toBe(a.url);
+    expect(b.server.handshakes).toBe(0);
+
+    // Online again: counted failures, then the backup.
+    const connected = waitForEvent(ws, "connection:connected");
+    ws.notifyOnline();
+    expect((await connected).server).toBe(b.url);
+    log.stop();
+    expect(log.of("connection:failed").map(({ server }) => server)).toEqual([a.url, a.url, a.url, a.url, a.url]);
+  });
+
   it("an auth rejection on the primary does not fail over", async () => {
     const { nodes, urls, checkOneSocket } = await cluster(2, { tokens: ["good"] });
     const [a, b] = nodes as [Node, Node];
@@ -254,6 +296,90 @@ describe("fail-back", () => {
     expect(failoverMs).toBeLessThan(5_000);
     expect(failbackMs).toBeLessThan(config.failbackInterval! + 5_000);
     await eventually(() => expect(b.server.openSockets()).toBe(0));
+    checkOneSocket();
+  });
+
+  it("a primary that answers HTTP but refuses the handshake: the move back fails and the service returns to the backup at once", async () => {
+    const { nodes, urls, checkOneSocket } = await cluster(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.server.kill();
+    const ws = service({ url: urls, config });
+    const connected = waitForEvent(ws, "connection:connected");
+    ws.connect();
+    expect((await connected).server).toBe(b.url);
+    const log = recordEvents(ws, [...FAILOVER_EVENTS, "connection:reconnecting"]);
+
+    a.server.shedLoad({ retryAfter: null });
+    await a.server.restart();
+    const backOnBackup = waitForEvent(ws, "connection:connected");
+    await a.server.waitForHandshakes(1);
+    expect((await backOnBackup).server).toBe(b.url);
+    log.stop();
+    // One refused attempt on the primary is enough (not failoverAfter): it was a move back.
+    expect(a.server.refused).toBe(1);
+    expect(log.of("connection:failed").map(({ server }) => server)).toEqual([a.url]);
+    expect(log.of("connection:server_changed")).toEqual([
+      { from: b.url, to: a.url, reason: "failback" },
+      { from: a.url, to: b.url, reason: "failover" },
+    ]);
+    expect(log.of("connection:reconnecting").map(({ server }) => server)).toEqual([b.url]);
+    expect(b.connections.count).toBe(2);
+    checkOneSocket();
+  });
+
+  it("after a failed move back the primary is not tried again before failbackInterval (no flapping off a working backup)", async () => {
+    const { nodes, urls } = await cluster(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.server.kill();
+    const slow = { ...config, failbackInterval: 2_000 };
+    const ws = service({ url: urls, config: slow });
+    const connected = waitForEvent(ws, "connection:connected");
+    ws.connect();
+    expect((await connected).server).toBe(b.url);
+    const log = recordEvents(ws, FAILOVER_EVENTS);
+
+    // Up for HTTP (the check passes), refusing every handshake.
+    a.server.shedLoad({ retryAfter: null });
+    const returned = waitForEvents(ws, "connection:connected", 1);
+    await a.server.restart();
+    expect((await returned)[0]!.server).toBe(b.url);
+    const returnedAt = Date.now();
+    const nextMove = waitForEvent(ws, "connection:server_changed", {
+      filter: ({ reason }) => reason === "failback",
+      timeout: slow.failbackInterval + slow.stablePeriod! + 3_000,
+    });
+    await nextMove;
+    const elapsed = Date.now() - returnedAt;
+    log.stop();
+    console.log(`failed move back: the next move off the working backup ${elapsed} ms later (failbackInterval ${slow.failbackInterval})`);
+    expect(b.connections.count).toBe(2);
+    // Each move back drops the working backup connection ("moving back to the primary server").
+    expect(log.of("connection:disconnected")[0]).toEqual({ reason: "moving back to the primary server" });
+    expect(elapsed).toBeGreaterThanOrEqual(slow.failbackInterval - 50);
+  });
+
+  it("a refusal with retryAfter on the primary does not hold the return to the working backup", async () => {
+    const { nodes, urls, checkOneSocket } = await cluster(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.server.kill();
+    const ws = service({ url: urls, config: { ...config, failbackInterval: 60_000 } });
+    const connected = waitForEvent(ws, "connection:connected");
+    ws.connect();
+    expect((await connected).server).toBe(b.url);
+
+    a.server.shedLoad({ retryAfter: 5_000 });
+    const failback = waitForEvent(ws, "connection:server_changed", { filter: ({ reason }) => reason === "failback" });
+    const retry = waitForEvent(ws, "connection:reconnecting");
+    const back = waitForEvent(ws, "connection:connected");
+    await a.server.restart();
+    await failback;
+    const movedAt = Date.now();
+    const { server, delay } = await retry;
+    expect(server).toBe(b.url);
+    // The primary's hold is about the primary: the backup is retried on the backoff alone.
+    expect(delay).toBeLessThanOrEqual(config.maxDelay!);
+    expect((await back).server).toBe(b.url);
+    expect(Date.now() - movedAt).toBeLessThan(3_000);
     checkOneSocket();
   });
 
