@@ -181,6 +181,8 @@ export async function runRealDrain(options: RealDrainOptions): Promise<RealDrain
             windowMs: Math.round((1000 * options.clients) / options.capacity),
             reconnectAfterMs,
             graceMs: GRACE_MS,
+            // The published rows are random moments in the window (slots became the default after).
+            slots: false,
           }),
         ),
       );

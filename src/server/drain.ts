@@ -16,8 +16,10 @@ export interface DrainOptions {
   graceMs?: number;
   /**
    * Assign each connection its own moment: the i-th of n gets `slot = floor(i * windowMs / n)`,
-   * spreading them evenly over the window, instead of each drawing one at random.
-   * @default false
+   * spreading them evenly over the window, instead of each drawing one at random. Even slots
+   * keep every second of the window at the same load, random moments do not (bench:drain: with
+   * admission control, 1.00× its rate against 2.09×); `false` for clients that should pick.
+   * @default true
    */
   slots?: boolean;
   /** Free text sent in the notice (e.g. "deploy 2.4.1"), for the clients' logs. */
@@ -70,7 +72,7 @@ function readOptions(options: DrainOptions): Settings {
     windowMs,
     reconnectAfter,
     graceMs,
-    slots: booleanOption(WHERE, "slots", given.slots, false),
+    slots: booleanOption(WHERE, "slots", given.slots, true),
     reason: given.reason as string | undefined,
     close: booleanOption(WHERE, "close", given.close, false),
     forceAfterMs,

@@ -31,7 +31,10 @@ describe("drainServer", () => {
     expect(server.io.of("/").sockets.size).toBe(0);
     for (const seen of journals) {
       expect(seen).toEqual([
-        { kind: "notice", value: { version: 1, reconnectAfter: 2000, windowMs: 10_000, reason: "deploy 2.4.1" } },
+        {
+          kind: "notice",
+          value: { version: 1, reconnectAfter: 2000, windowMs: 10_000, slot: expect.any(Number), reason: "deploy 2.4.1" },
+        },
         { kind: "disconnect", value: "transport close" },
       ]);
     }
@@ -58,12 +61,21 @@ describe("drainServer", () => {
     for (const notice of received) expect(notice).toMatchObject({ version: 1, reconnectAfter: 500, windowMs: 1000 });
   });
 
-  it("defaults: reconnectAfter is graceMs (100), no slot and no reason", async () => {
+  it("defaults: reconnectAfter is graceMs (100), a slot each (the only connection gets 0), no reason", async () => {
     const server = await rig.start();
     const client = rig.client(server.url);
     await connected(client);
     const notice = nextEvent<[DrainNotice]>(client, DRAIN_EVENT);
     await drainServer(server.io, { windowMs: 3000 });
+    expect((await notice)[0]).toEqual({ version: 1, reconnectAfter: 100, windowMs: 3000, slot: 0 });
+  });
+
+  it("slots: false leaves the moment to each client (no slot in the notice)", async () => {
+    const server = await rig.start();
+    const client = rig.client(server.url);
+    await connected(client);
+    const notice = nextEvent<[DrainNotice]>(client, DRAIN_EVENT);
+    await drainServer(server.io, { windowMs: 3000, slots: false });
     expect((await notice)[0]).toEqual({ version: 1, reconnectAfter: 100, windowMs: 3000 });
   });
 

@@ -77,7 +77,7 @@ describe("the wire", () => {
     client.send("40/admin,");
     await client.frame(/^40\/admin,\{"sid":/);
     const drained = drainServer(server.io, { windowMs: 1000 });
-    expect(await client.frame(/^42/)).toBe('42/admin,["softphone:drain",{"version":1,"reconnectAfter":100,"windowMs":1000}]');
+    expect(await client.frame(/^42/)).toBe('42/admin,["softphone:drain",{"version":1,"reconnectAfter":100,"windowMs":1000,"slot":0}]');
     await drained;
   });
 
