@@ -415,7 +415,11 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 initial: "checkingServer",
                 states: {
                   checkingServer: {
-                    always: [{ guard: "isOnBackup", target: "probingPrimary" }, { target: "onPrimary" }],
+                    always: [
+                      { guard: "isFailbackDeferred", target: "waitingToProbe" },
+                      { guard: "isOnBackup", target: "probingPrimary" },
+                      { target: "onPrimary" },
+                    ],
                   },
                   onPrimary: {},
                   waitingToProbe: { after: { failbackInterval: "probingPrimary" } },

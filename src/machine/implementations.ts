@@ -114,6 +114,7 @@ export function initialContext(input: ConnectionMachineInput): ConnectionContext
     serverIndex: 0,
     serverFailures: 0,
     failingBack: false,
+    failbackDeferred: false,
     sessionServer: null,
     callActive: false,
     plannedReturnAt: null,
@@ -385,6 +386,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       // In call mode a forced reconnection keeps a link that shows no sign of trouble.
       isCallOnWorkingLink: ({ context }) => context.callActive && context.consecutiveFailures === 0,
       isOnBackup: ({ context }) => context.urls.length > 1 && context.serverIndex !== 0,
+      hasFailbackDeferred: ({ context }) => context.failbackDeferred,
       isPrimaryAnswer: ({ context, event }) => event.type === "socket.probed" && event.ok && event.url === context.urls[0],
       isPlannedRestart: ({ context }) => context.plannedReturnAt !== null,
       isServerDisconnect: ({ event }) =>
@@ -406,6 +408,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isFailureWithAttemptsLeft: and(["isCurrentSocket", "hasAttemptsLeft"]),
       isFinalServerDisconnect: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
       isPlannedRestartLoss: and(["isCurrentSocket", "isPlannedRestart"]),
+      isFailbackDeferred: and(["isOnBackup", "hasFailbackDeferred"]),
       isServerSilentOnHeartbeats: not("isServerAckingHeartbeats"),
     },
     actions: {
@@ -475,8 +478,9 @@ export function setupConnection(environment: MachineEnvironment = {}) {
           serverFailures: 0,
           failingBack: false,
           // A refused move back: the primary's hold is about the primary, not about the backup
-          // the service just left working; the return there waits for the backoff alone.
-          ...(context.failingBack ? { retryAfterHint: null, retryWindowHint: null } : {}),
+          // the service just left working; the return there waits for the backoff alone, and
+          // the next move back for a whole failbackInterval.
+          ...(context.failingBack ? { retryAfterHint: null, retryWindowHint: null, failbackDeferred: true } : {}),
         });
         enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "failover" });
       }),
@@ -618,6 +622,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         sessionServer: context.url,
         serverFailures: 0,
         failingBack: false,
+        failbackDeferred: context.serverIndex === 0 ? false : context.failbackDeferred,
         plannedReturnAt: null,
         restarting: false,
         recoveryWindow: params.recoverableWithin,

@@ -143,6 +143,12 @@ export interface ConnectionContext {
   serverFailures: number;
   /** The attempt in progress moves back to the primary: a failure there returns to a backup at once. */
   failingBack: boolean;
+  /**
+   * A move back to the primary failed (it answered the check but refused the handshake): the
+   * next check waits a whole `failbackInterval`, so that a working backup is not dropped every
+   * `stablePeriod`. Cleared once connected to the primary.
+   */
+  failbackDeferred: boolean;
   /** The server that holds the last session (its URL), offered for recovery; null when none. */
   sessionServer: string | null;
   /** A call is in progress (`setCallActive(true)`): call mode's rules apply. */
