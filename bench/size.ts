@@ -18,7 +18,7 @@ export const SIZE_GOAL_BYTES = 6 * 1024;
  * The ceiling `npm test` enforces on the service import (a regression guard). The chart alone
  * is ~30 kB minified, so the package is over the 6 kB goal (see docs/performance.md); lower
  * this as it shrinks. Raised from 21 kB when call mode, failover, planned restarts and
- * transport memory came in (the service import measured 23,723 B then).
+ * transport memory came in (the service import measured 23,781 B then).
  */
 export const SIZE_BUDGET_BYTES = 24 * 1024;
 
