@@ -49,7 +49,19 @@ export const MODEL_CONFIG: Partial<ConnectionConfig> = Object.freeze({
   queueTtl: 1500,
   requestTimeout: 700,
   sleepThreshold: 10_000,
+  // Call mode: a shorter cadence, and a cap below the spread of a retryAfter hint (450 ms with
+  // random 0.5) so that a call starting while that retry waits draws it again.
+  callHeartbeatInterval: 1200,
+  callMaxDelay: 250,
+  failoverAfter: 2,
+  failbackInterval: 3500,
 });
+
+/** The servers of the project's own model: a primary and a backup, so that failover and fail-back are reachable. */
+export const MODEL_SERVERS: readonly string[] = Object.freeze(["https://primary.example", "https://backup.example"]);
+
+/** The planned restart the model's `socket.drainNotice` announces (come back in 300 + U[0, 200) ms). */
+export const MODEL_DRAIN = Object.freeze({ reconnectAfter: 300, windowMs: 200 });
 
 /**
  * The project's own model: every event, and a token provider declared so that both the one
@@ -68,6 +80,7 @@ export function sleepFor(config: ConnectionConfig): number {
     config.heartbeatInterval,
     config.healthCheckInterval,
     config.stablePeriod,
+    config.failbackInterval,
     config.queueTtl,
     config.requestTimeout,
   );
@@ -86,6 +99,8 @@ const COMMANDS = [
   "send",
   "send.volatile",
   "send.request",
+  "call.start",
+  "call.end",
 ] as const;
 const HANDSHAKE_REPORTS = [
   "socket.connected",
@@ -107,6 +122,9 @@ const CONNECTION_REPORTS = [
   "socket.ack",
   "socket.stale",
   "socket.started",
+  "socket.drainNotice",
+  "socket.probed.up",
+  "socket.probed.down",
 ] as const;
 /**
  * Reports of a socket on its way out (an emit it could not deliver, sends it cannot vouch
@@ -139,6 +157,8 @@ export const ALL_EVENTS: readonly ModelEventType[] = Object.freeze([
  * no reports of a socket already closed (the socket actor drops them), no `dispose` (it ends
  * the service), and no requests: a request in flight on a lost socket is settled by the
  * socket itself at once (socket.io-client's error-first ack), which the model does not play.
+ * Nor the answers to a background check of the primary (fail-back): the socket actor makes
+ * that HTTP request itself.
  */
 export const SERVICE_EVENTS: readonly ModelEventType[] = Object.freeze(
   ALL_EVENTS.filter(
@@ -147,6 +167,9 @@ export const SERVICE_EVENTS: readonly ModelEventType[] = Object.freeze(
       ![
         "dispose",
         "send.request",
+        // The socket actor checks a server with an HTTP request of its own: no fake answers it.
+        "socket.probed.up",
+        "socket.probed.down",
         "socket.ack",
         "socket.tokenMissing",
         "socket.awaitingToken",
@@ -298,6 +321,15 @@ export function concreteEvent(type: ModelEventType, context: ConnectionContext, 
       return { type, callback: "random", message: "random() returned 1, outside [0, 1); clamped" };
     case "socket.started":
       return { type };
+    case "call.start":
+    case "call.end":
+      return { type: "call.set", active: type === "call.start" };
+    case "socket.drainNotice":
+      return { type, generation, ...MODEL_DRAIN, slot: null };
+    case "socket.probed.up":
+    case "socket.probed.down":
+      // The answer to the background check of the primary (the first server).
+      return { type: "socket.probed", url: context.urls[0]!, ok: type === "socket.probed.up" };
     default:
       return { type };
   }
@@ -319,6 +351,30 @@ export interface ModelOptions {
 
 /** The project's own model: every event over {@link MODEL_INPUT}. */
 export const FULL_MODEL: ModelOptions = Object.freeze({ input: MODEL_INPUT, events: ALL_EVENTS });
+
+/**
+ * Two servers ({@link MODEL_SERVERS}): failover, the background check of the primary once
+ * stable on the backup, the move back (after the call in call mode) and its failure. Over the
+ * events that lead there, not the whole alphabet: with every event, two servers and call mode
+ * multiply into more than 5,000 abstract states, and what the rest of the alphabet does does not
+ * depend on the server in use (the full model takes it on one).
+ */
+export const FAILOVER_MODEL: ModelOptions = Object.freeze({
+  input: Object.freeze({ config: MODEL_CONFIG, url: MODEL_SERVERS }),
+  events: Object.freeze<ModelEventType[]>([
+    "connect",
+    "call.start",
+    "call.end",
+    "socket.connected",
+    "socket.connectFailed",
+    "socket.disconnected",
+    "socket.drainNotice",
+    "socket.heartbeatAck",
+    "socket.probed.up",
+    "socket.probed.down",
+    "clock.next",
+  ]),
+});
 
 /** The model: the production chart plus a scheduler model, as logic for xstate/graph. */
 export interface ChartModel {
@@ -502,18 +558,32 @@ export function createChartModel(options: ModelOptions = FULL_MODEL): ChartModel
     const top = topLevelOf(snapshot.chart);
     // Each field only where a guard can still read it: leaving the state resets it anyway.
     const retrying = top === "connecting" || top === "backingOff";
+    const { config } = context;
+    // In a call attempts keep counting without bound; from maxReconnectAttempts - 1 on, every
+    // guard decides alike (the next failure exhausts once the call ends).
+    const attempt = Math.min(context.attempt, config.maxReconnectAttempts - 1);
     return JSON.stringify([
       snapshot.chart.value,
       context.network,
       queueSize(context.queue),
-      retrying ? [context.attempt, context.authRefreshUsed] : null,
-      top === "backingOff" ? context.serverHoldUntil !== null && snapshot.now < context.serverHoldUntil : null,
+      context.callActive,
+      context.urls.length > 1 ? [context.serverIndex, context.failbackDeferred] : null,
+      retrying ? [attempt, context.authRefreshUsed] : null,
+      // With one server the failures on it are counted but never read (nowhere to fail over to).
+      retrying && context.urls.length > 1 ? [context.serverFailures, context.failingBack] : null,
+      top === "backingOff"
+        ? [
+            context.serverHoldUntil !== null && snapshot.now < context.serverHoldUntil,
+            context.timerDue !== null && context.timerDue.monotonic - snapshot.now > config.callMaxDelay,
+          ]
+        : null,
       top === "connected"
         ? [
             context.heartbeatsAcked,
             context.consecutiveFailures,
             context.probeAfterResume,
             context.pendingHeartbeats.length,
+            context.plannedReturnAt !== null,
           ]
         : null,
       timerOrder(snapshot),

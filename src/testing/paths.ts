@@ -14,6 +14,7 @@ import {
   type GeneratedPath,
   generatePaths as generateModelPaths,
   MODEL_CONFIG,
+  MODEL_DRAIN,
   type ModelEventType,
   SERVICE_EVENTS,
   sleepFor,
@@ -29,7 +30,10 @@ import {
  * `socket.connectFailed.retryAfter` (refused with a `retryAfter` of 300 ms),
  * `socket.disconnected` (the transport closed), `socket.disconnected.server` (`io server
  * disconnect`), `socket.heartbeatAck` (the last heartbeat is acked), `socket.heartbeatAck.late`
- * (the one before it is), `socket.message` (the server pushes `news`), and a few only the
+ * (the one before it is), `socket.message` (the server pushes `news`), `socket.drainNotice` (the
+ * server announces a planned restart: come back in 300 + U[0, 200) ms), `call.start` and
+ * `call.end` (`setCallActive`), `socket.probed.up` and `socket.probed.down` (the background check
+ * of the primary answered, or not: the bare chart only), and a few only the
  * bare chart can be given. Time: `clock.next` (to the next timer's due time), `clock.sleep`
  * (a jump far past `sleepThreshold`, as a laptop lid).
  */
@@ -61,6 +65,8 @@ export interface ReconnectionPath {
   config: Readonly<Partial<ConnectionConfig>>;
   /** Whether the chart was told that a token provider exists. */
   tokenProvider: boolean;
+  /** The servers the chart was given, when several (failover): the replay on the chart gives it the same. */
+  servers?: readonly string[];
   steps: readonly PathStep[];
 }
 
@@ -103,10 +109,12 @@ const PATH_CONFIG: Readonly<Partial<ConnectionConfig>> = MODEL_CONFIG;
 /** A generated path in plain data, with its model trace. */
 export function toReconnectionPath(model: ChartModel, path: GeneratedPath, config: Readonly<Partial<ConnectionConfig>>): ReconnectionPath {
   const trace = path.trace;
+  const { url } = model.options.input;
   return {
     description: path.events.map((event) => event.type).join(" > "),
     config,
     tokenProvider: model.options.input.hasTokenProvider === true,
+    ...(typeof url === "object" && url.length > 1 ? { servers: [...url] } : {}),
     steps: path.events.map((event, index) => {
       const snapshot = trace[index]!;
       const value = snapshot.chart.value;
@@ -241,7 +249,11 @@ interface Target {
 const SERVICE_URL = "https://softphone.example";
 
 function chartTarget(path: ReconnectionPath, sleep: number, inspect: ReplayHooks["inspect"]): Target {
-  const chart = startChart({ config: path.config, hasTokenProvider: path.tokenProvider });
+  const chart = startChart({
+    config: path.config,
+    hasTokenProvider: path.tokenProvider,
+    ...(path.servers ? { url: path.servers } : {}),
+  });
   const subscription = inspect ? chart.actor.system.inspect(inspect) : null;
   let nextAckId = 1;
   return {
@@ -276,6 +288,10 @@ function serviceTarget(
   create: NonNullable<ReplayOptions["service"]>,
   inspect: ReplayHooks["inspect"],
 ): Target {
+  if (path.servers && path.servers.length > 1) {
+    // On a backup the service checks the primary over HTTP, which no fake answers.
+    throw new TypeError(`replayPath: "${path.description}" was generated with several servers; a service replay needs one`);
+  }
   const unplayable = [...new Set(path.steps.map((step) => step.event))].filter((event) => !SERVICE_EVENTS.includes(event));
   if (unplayable.length > 0) {
     throw new TypeError(
@@ -332,6 +348,9 @@ function serviceTarget(
     "socket.heartbeatAck": () => ackHeartbeat(1),
     "socket.heartbeatAck.late": () => ackHeartbeat(2),
     "socket.message": () => server.push("news", 1),
+    "socket.drainNotice": () => server.drain(MODEL_DRAIN),
+    "call.start": () => service.setCallActive(true),
+    "call.end": () => service.setCallActive(false),
   };
   return {
     actor: service.actor,

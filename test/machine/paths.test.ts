@@ -3,7 +3,9 @@ import type { AnyTransitionDefinition } from "xstate";
 import {
   chartStateIds,
   chartTransitions,
+  type ChartModel,
   createChartModel,
+  FAILOVER_MODEL,
   generatePaths,
   MODEL_CONFIG,
   type GeneratedPath,
@@ -16,15 +18,24 @@ import { replayObserved, toReconnectionPath, type ObservedStep } from "../../src
  * every generated path is replayed against a freshly started real chart (fake socket,
  * TestClock) by the replay that `@softphone/websocket/testing` publishes, step by step, and
  * the transitions the replays take are counted against every transition the chart defines.
- * This is the full alphabet (token provider, late socket reports, requests); the published
- * default, what a service can be made to do, is checked in test/testing/paths.test.ts.
+ * This is the full alphabet (token provider, late socket reports, requests, call mode, planned
+ * restarts) on one server, plus the failover model (two servers, the events that lead to
+ * failover and fail-back); the published default, what a service can be made to do, is checked
+ * in test/testing/paths.test.ts.
  */
 
 const model = createChartModel();
+const failover = createChartModel(FAILOVER_MODEL);
 const stateIds = chartStateIds(model.machine);
 const transitions = chartTransitions(model.machine);
 const generated = generatePaths(model);
-const paths = generated.paths;
+const generatedFailover = generatePaths(failover);
+/** Every generated path with the model it was generated on. */
+const runs: { model: ChartModel; path: GeneratedPath }[] = [
+  ...generated.paths.map((path) => ({ model, path })),
+  ...generatedFailover.paths.map((path) => ({ model: failover, path })),
+];
+const paths = runs.map((run) => run.path);
 const stepCount = paths.reduce((sum, path) => sum + path.events.length, 0);
 
 function guardText(guard: unknown): string {
@@ -66,7 +77,7 @@ function replayAll(): Outcome {
   const covered = new Map<string, number>();
   const mismatches: Mismatch[] = [];
   const label = (path: GeneratedPath) => path.events.map((event) => event.type).join(" > ");
-  for (const path of paths) {
+  for (const { model, path } of runs) {
     const trace = path.trace;
     const replayed = toReconnectionPath(model, path, MODEL_CONFIG);
     // The replay checks state value, clock and emitted events against the path itself; a
@@ -106,11 +117,16 @@ function replayAll(): Outcome {
 }
 
 describe("paths generated from the connection chart", () => {
-  it(`finds ${generated.abstractStates} abstract states over the chart's ${stateIds.length} state nodes and ${transitions.size} transitions`, () => {
+  it(`finds ${generated.abstractStates} + ${generatedFailover.abstractStates} abstract states over the chart's ${stateIds.length} state nodes and ${transitions.size} transitions`, () => {
     // Sanity of the enumeration itself: every state node is in the walk, every transition once.
     expect(stateIds).toContain("connection.connected.heartbeat.beating");
-    expect(transitions.size).toBeGreaterThan(40);
+    expect(stateIds).toContain("connection.connected.stability.stable.awaitingCallEnd");
+    expect(transitions.size).toBeGreaterThan(80);
     expect(generated.abstractStates).toBeGreaterThan(stateIds.length);
+    expect(generatedFailover.abstractStates).toBeGreaterThan(stateIds.length);
+    // The failover model's replays run on two servers; the full model's on one.
+    expect(toReconnectionPath(failover, generatedFailover.paths[0]!, MODEL_CONFIG).servers).toEqual(FAILOVER_MODEL.input.url);
+    expect(toReconnectionPath(model, generated.paths[0]!, MODEL_CONFIG).servers).toBeUndefined();
   });
 
   it(`replays all ${paths.length} generated paths (${stepCount} steps) on the real chart, step for step as the model says`, () => {
@@ -119,7 +135,8 @@ describe("paths generated from the connection chart", () => {
       mismatches.slice(0, 5),
       `${mismatches.length} replayed steps differ from the model; first ones listed`,
     ).toEqual([]);
-  });
+    // About 10 s alone; call mode doubled the graph, and the machine is shared with other runs.
+  }, 90_000);
 
   it(`takes every one of the chart's ${transitions.size} transitions in the replays`, () => {
     const { covered } = replayAll();
@@ -127,7 +144,7 @@ describe("paths generated from the connection chart", () => {
     expect(unknown, "the replays took transitions the enumeration does not know").toEqual([]);
     const missing = [...transitions.keys()].filter((id) => !covered.has(id));
     console.log(
-      `[paths] state nodes ${stateIds.length}, abstract states ${generated.abstractStates}, ` +
+      `[paths] state nodes ${stateIds.length}, abstract states ${generated.abstractStates} + ${generatedFailover.abstractStates} (two servers), ` +
         `transitions ${transitions.size}, paths ${paths.length} ` +
         `(${paths.filter((path) => path.kind === "state").length} shortest + ` +
         `${paths.filter((path) => path.kind === "transition").length} top-up, ${stepCount} steps), ` +

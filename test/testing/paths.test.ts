@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { InspectionEvent } from "xstate";
 import { createWebSocketService } from "../../src/services/WebSocketService.js";
 import { generateReconnectionPaths, replayPath, type ReconnectionPath } from "../../src/testing/index.js";
-import { chartTransitions, createChartModel } from "../../src/testing/model.js";
-import { replayObserved } from "../../src/testing/paths.js";
+import { chartTransitions, createChartModel, FAILOVER_MODEL, generatePaths, MODEL_CONFIG } from "../../src/testing/model.js";
+import { replayObserved, toReconnectionPath } from "../../src/testing/paths.js";
 
 /**
  * The published path generation and replay, on its default alphabet (what a service on the
@@ -79,8 +79,17 @@ describe("generateReconnectionPaths()", () => {
       "connection.connected|send|2",
     ]);
     // Only what a service cannot be made to do is left: token providers, late reports of a
-    // closed socket, requests and their acks, the socket actor restarting, dispose.
+    // closed socket, requests and their acks, the socket actor restarting, dispose; and, on
+    // one server, the whole fail-back (a backup, the check of the primary over HTTP).
     expect([...transitions.keys()].filter((id) => !expected.has(id)).sort()).toEqual([
+      "connection.connected.stability.stable.awaitingCallEnd|always|0",
+      "connection.connected.stability.stable.checkingServer|always|0",
+      "connection.connected.stability.stable.checkingServer|always|1",
+      "connection.connected.stability.stable.primaryAnswered|always|0",
+      "connection.connected.stability.stable.primaryAnswered|always|1",
+      "connection.connected.stability.stable.probingPrimary|socket.probed|0",
+      "connection.connected.stability.stable.probingPrimary|socket.probed|1",
+      "connection.connected.stability.stable.waitingToProbe|xstate.after.failbackInterval.connection.connected.stability.stable.waitingToProbe|0",
       "connection.connected|dispose|0",
       "connection.connected|socket.started|0",
       "connection.connecting|socket.awaitingToken|0",
@@ -128,6 +137,38 @@ describe("generateReconnectionPaths()", () => {
     expect(() => replayPath(restarted, { service })).toThrow(/a service cannot be made to do .*"socket.started"/);
     const plain = all.find((path) => path.steps.every((step) => step.event === "connect" || step.event === "socket.connected"))!;
     expect(() => replayPath(plain, { service })).toThrow(/tokenProvider: true/);
+  });
+});
+
+describe("the new features in the paths", () => {
+  it("call mode and planned restarts are in the service alphabet and replay on a service; the primary's checks are not", () => {
+    const used = new Set(paths.flatMap((path) => path.steps.map((step) => step.event)));
+    expect(used).toContain("call.start");
+    expect(used).toContain("call.end");
+    expect(used).toContain("socket.drainNotice");
+    expect(used).not.toContain("socket.probed.up");
+    expect(used).not.toContain("socket.probed.down");
+    // A notice, then the server closes the link: back at 300 + 0.5 · 200 ms, no failure counted.
+    const restart = generateReconnectionPaths({
+      events: ["connect", "socket.connected", "socket.drainNotice", "socket.disconnected", "clock.next"],
+    }).find((path) => path.description === "connect > socket.connected > socket.drainNotice > socket.disconnected")!;
+    const [, , notice, loss] = replayPath(restart, { service });
+    expect(notice!.emitted).toEqual([{ type: "connection:restarting", server: expect.any(String), delay: 400, windowMs: 200 }]);
+    expect(loss!.status).toMatchObject({ state: "backingOff", attempt: 0, nextRetryDelay: 400, restarting: true });
+  });
+
+  it("a path generated on two servers replays on the chart with both, and a service replay refuses it", () => {
+    const model = createChartModel(FAILOVER_MODEL);
+    // The primary answered its check on the backup: the move back starts.
+    const generated = generatePaths(model).paths.find(
+      (path) => path.events.at(-1)?.type === "socket.probed.up" && JSON.stringify(path.expectedValues.at(-1)) === '{"connecting":"handshaking"}',
+    )!;
+    const path = toReconnectionPath(model, generated, MODEL_CONFIG);
+    expect(path.servers).toEqual(["https://primary.example", "https://backup.example"]);
+    const last = replayPath(path).at(-1)!;
+    expect(last.status.server).toBe("https://primary.example");
+    expect(last.emitted.map((event) => event.type)).toEqual(["connection:disconnected", "connection:server_changed"]);
+    expect(() => replayPath(path, { service })).toThrow(/generated with several servers/);
   });
 });
 
