@@ -22,6 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdmissionControl } from "../src/server/admission.js";
+import { runInWorkers } from "./lib/workers.js";
 import { mulberry32 } from "./lib/prng.js";
 import { SimServer, type SimAdmission } from "./lib/simServer.js";
 import { histogram, peakInWindow, round } from "./lib/stats.js";
@@ -189,46 +190,15 @@ export function drainMatrix(n: number, seed = 1): DrainScenario[] {
 
 /** Runs scenarios in `workers` child processes; results in input order. */
 export async function runDrainScenarios(scenarios: readonly DrainScenario[], workers: number): Promise<DrainResult[]> {
-  if (workers <= 1 || scenarios.length < 2) {
-    const results: DrainResult[] = [];
-    for (const scenario of scenarios) results.push(await runDrainScenario(scenario));
-    return results;
-  }
-  const { fork } = await import("node:child_process");
-  const cost = (s: DrainScenario) => (s.client === "socket.io" ? 0.1 : 1) * (1 + s.downMs / 10_000);
-  const order = scenarios.map((_, i) => i).sort((a, b) => cost(scenarios[b]!) - cost(scenarios[a]!));
-  const buckets: number[][] = Array.from({ length: workers }, () => []);
-  const load = new Array<number>(workers).fill(0);
-  for (const index of order) {
-    const target = load.indexOf(Math.min(...load));
-    buckets[target]!.push(index);
-    load[target]! += cost(scenarios[index]!);
-  }
-  const results = new Array<DrainResult>(scenarios.length);
-  await Promise.all(
-    buckets.map(
-      (bucket) =>
-        new Promise<void>((resolvePromise, reject) => {
-          if (bucket.length === 0) return resolvePromise();
-          const child = fork(fileURLToPath(import.meta.url), ["--worker"], {
-            execArgv: ["--import", "tsx"],
-            env: { ...process.env, DRAIN_JOBS: JSON.stringify(bucket.map((i) => scenarios[i])) },
-            stdio: ["ignore", "inherit", "inherit", "ipc"],
-          });
-          let received = 0;
-          child.on("message", (message) => {
-            results[bucket[received]!] = message as DrainResult;
-            received++;
-          });
-          child.on("error", reject);
-          child.on("exit", (code) => {
-            if (code === 0 && received === bucket.length) resolvePromise();
-            else reject(new Error(`drain worker exited with ${code} after ${received}/${bucket.length} scenarios`));
-          });
-        }),
-    ),
-  );
-  return results;
+  return runInWorkers<DrainScenario, DrainResult>({
+    scenarios,
+    workers,
+    module: fileURLToPath(import.meta.url),
+    jobsVariable: "DRAIN_JOBS",
+    cost: (s: DrainScenario) => (s.client === "socket.io" ? 0.1 : 1) * (1 + s.downMs / 10_000),
+    runHere: runDrainScenario,
+    name: "drain",
+  });
 }
 
 function fmt(value: number | null, digits = 2): string {

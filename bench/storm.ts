@@ -15,6 +15,7 @@ import { createConnectionMachine } from "../src/machine/connectionMachine.js";
 import { JITTER_STRATEGIES, DEFAULT_CONFIG } from "../src/machine/config.js";
 import type { SocketActorInput } from "../src/machine/socketActor.js";
 import type { ConnectionConfig, JitterStrategy, SocketCommand, SocketEvent } from "../src/machine/types.js";
+import { runInWorkers } from "./lib/workers.js";
 import { mulberry32 } from "./lib/prng.js";
 import { type HintPolicy, SimServer } from "./lib/simServer.js";
 import { loadSocketIoBackoff, SOCKET_IO_DEFAULTS, type SocketIoBackoff } from "./lib/socketIoBackoff.js";
@@ -300,47 +301,15 @@ export function stormMatrix(n: number, strategies: readonly StormStrategy[] = [.
 
 /** Runs scenarios over `workers` child processes (each a fresh tsx process); results in input order. */
 export async function runScenarios(scenarios: readonly StormScenario[], workers: number): Promise<StormResult[]> {
-  if (workers <= 1 || scenarios.length < 2) {
-    const results: StormResult[] = [];
-    for (const scenario of scenarios) results.push(await runStormScenario(scenario));
-    return results;
-  }
-  const { fork } = await import("node:child_process");
-  // Longest first (D = 30 s, small C, our charts) so that the workers finish together.
-  const cost = (s: StormScenario) => (s.strategy === "socket.io" ? 0.05 : 1) * (1 + s.downMs / 10_000) * (s.n / s.capacity);
-  const order = scenarios.map((s, i) => i).sort((a, b) => cost(scenarios[b]!) - cost(scenarios[a]!));
-  const buckets: number[][] = Array.from({ length: workers }, () => []);
-  const load = new Array<number>(workers).fill(0);
-  for (const index of order) {
-    const target = load.indexOf(Math.min(...load));
-    buckets[target]!.push(index);
-    load[target]! += cost(scenarios[index]!);
-  }
-  const results: StormResult[] = new Array<StormResult>(scenarios.length);
-  await Promise.all(
-    buckets.map(
-      (bucket) =>
-        new Promise<void>((resolvePromise, reject) => {
-          if (bucket.length === 0) return resolvePromise();
-          const child = fork(fileURLToPath(import.meta.url), ["--worker"], {
-            execArgv: ["--import", "tsx"],
-            env: { ...process.env, STORM_JOBS: JSON.stringify(bucket.map((i) => scenarios[i])) },
-            stdio: ["ignore", "inherit", "inherit", "ipc"],
-          });
-          let received = 0;
-          child.on("message", (message) => {
-            results[bucket[received]!] = message as StormResult;
-            received++;
-          });
-          child.on("error", reject);
-          child.on("exit", (code) => {
-            if (code === 0 && received === bucket.length) resolvePromise();
-            else reject(new Error(`storm worker exited with ${code} after ${received}/${bucket.length} scenarios`));
-          });
-        }),
-    ),
-  );
-  return results;
+  return runInWorkers<StormScenario, StormResult>({
+    scenarios,
+    workers,
+    module: fileURLToPath(import.meta.url),
+    jobsVariable: "STORM_JOBS",
+    cost: (s: StormScenario) => (s.strategy === "socket.io" ? 0.05 : 1) * (1 + s.downMs / 10_000) * (s.n / s.capacity),
+    runHere: runStormScenario,
+    name: "storm",
+  });
 }
 
 export const GOALS = { peakPct: 8, t99OverFloor: 1.2, attemptsWithHint: 3, attemptsWithoutHint: 6.5 } as const;

@@ -30,7 +30,6 @@ import type {
   DropReason,
   EmittedEvent,
   ErrorInfo,
-  MessagePriority,
   NetworkStatus,
   QueuedMessage,
   SocketCommand,
@@ -199,14 +198,7 @@ const RECOVERY_MARGIN_MS = 1000;
 const FAILBACK_CHECK_TIMEOUT_MS = 5000;
 
 /** A message on its way out: from `send`, or back from the socket actor as `socket.undelivered`. */
-export interface OutgoingMessage {
-  event: string;
-  args: unknown[];
-  ackId?: number;
-  ttl?: number;
-  volatile?: boolean;
-  priority?: MessagePriority;
-}
+export type OutgoingMessage = Omit<Extract<ConnectionEvent, { type: "socket.undelivered" }>, "type">;
 
 type OutgoingEvent = Extract<ConnectionEvent, { type: "send" | "socket.undelivered" }>;
 

@@ -97,14 +97,5 @@ export function connected(client: ClientSocket, timeout = 10_000): Promise<void>
   });
 }
 
-/** mulberry32: a seeded [0, 1) source, so that a run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded [0, 1) source (mulberry32), so that a run can be replayed. */
+export { mulberry32 as seededRandom } from "../../bench/lib/prng.js";
