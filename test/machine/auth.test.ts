@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAuthRejection, retryAfterOf } from "../../src/machine/auth.js";
+import { isAuthRejection, retryAfterOf, retryWindowOf } from "../../src/machine/auth.js";
 import { errorInfo } from "../../src/machine/errors.js";
 
 describe("isAuthRejection (default classifier)", () => {
@@ -93,6 +93,31 @@ describe("retryAfterOf", () => {
     { data: "retryAfter", expected: null },
   ])("$data -> $expected", ({ data, expected }) => {
     expect(retryAfterOf(data)).toBe(expected);
+  });
+});
+
+describe("retryWindowOf", () => {
+  it.each<{ data: unknown; expected: number | null }>([
+    { data: { retryAfter: 5000, retryWindow: 2000 }, expected: 2000 },
+    { data: { retryWindow: 0 }, expected: 0 },
+    { data: { retryWindow: 0.5 }, expected: 0.5 },
+    { data: { retryWindow: -1 }, expected: null },
+    { data: { retryWindow: NaN }, expected: null },
+    { data: { retryWindow: Infinity }, expected: null },
+    { data: { retryWindow: "2000" }, expected: null },
+    { data: { retryWindow: null }, expected: null },
+    { data: { retryAfter: 5000 }, expected: null },
+    { data: null, expected: null },
+    { data: undefined, expected: null },
+    { data: 2000, expected: null },
+    { data: [2000], expected: null },
+  ])("$data -> $expected", ({ data, expected }) => {
+    expect(retryWindowOf(data)).toBe(expected);
+  });
+
+  it("is read apart from retryAfter: a refusal may give either", () => {
+    expect([retryAfterOf({ retryWindow: 300 }), retryWindowOf({ retryWindow: 300 })]).toEqual([null, 300]);
+    expect([retryAfterOf({ retryAfter: 300 }), retryWindowOf({ retryAfter: 300 })]).toEqual([300, null]);
   });
 });
 

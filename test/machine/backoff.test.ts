@@ -288,6 +288,66 @@ describe("computeRetryAfterDelay", () => {
   });
 });
 
+describe("computeRetryAfterDelay with a retryWindow", () => {
+  it.each([
+    { retryAfter: 5000, retryWindow: 2000, r: 0, expected: 5000 },
+    { retryAfter: 5000, retryWindow: 2000, r: 0.5, expected: 6000 },
+    { retryAfter: 5000, retryWindow: 2000, r: 0.75, expected: 6500 },
+    // Narrower than jitterRange and than retryAfter: the server's window, not the old spread.
+    { retryAfter: 5000, retryWindow: 100, r: 0.5, expected: 5050 },
+    { retryAfter: 0, retryWindow: 400, r: 0.25, expected: 100 },
+  ])(
+    "retryAfter $retryAfter, retryWindow $retryWindow, random $r -> $expected",
+    ({ retryAfter, retryWindow, r, expected }) => {
+      expect(computeRetryAfterDelay(retryAfter, { jitterRange: 1000 }, always(r), retryWindow)).toBe(expected);
+    },
+  );
+
+  it("0 is an assigned moment: exactly retryAfter, and random is not drawn", () => {
+    let draws = 0;
+    const random = () => {
+      draws += 1;
+      return 0.9;
+    };
+    expect(computeRetryAfterDelay(5000, { jitterRange: 1000 }, random, 0)).toBe(5000);
+    expect(draws).toBe(0);
+  });
+
+  it.each<{ retryWindow: number | null | undefined }>([
+    { retryWindow: null },
+    { retryWindow: undefined },
+    { retryWindow: -1 },
+    { retryWindow: NaN },
+    { retryWindow: Infinity },
+  ])("$retryWindow is no window: the spread of max(retryAfter, jitterRange) stays", ({ retryWindow }) => {
+    expect(computeRetryAfterDelay(5000, { jitterRange: 1000 }, always(0.5), retryWindow)).toBe(7500);
+    expect(computeRetryAfterDelay(200, { jitterRange: 1000 }, always(0.5), retryWindow)).toBe(700);
+  });
+
+  it("is in [retryAfter, retryAfter + retryWindow), whatever jitterRange", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000_000 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        randomArb,
+        (retryAfter, retryWindow, jitterRange, r) => {
+          const delay = computeRetryAfterDelay(retryAfter, { jitterRange }, always(r), retryWindow);
+          expect(delay).toBeGreaterThanOrEqual(retryAfter);
+          expect(delay).toBeLessThanOrEqual(retryAfter + retryWindow);
+          if (clearOfOne(r)) expect(delay).toBeLessThan(retryAfter + retryWindow);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("a faulty random still throws with a window (the chart falls back), but not for an exact moment", () => {
+    expect(() => computeRetryAfterDelay(1000, { jitterRange: 1000 }, always(1), 500)).toThrow(RangeError);
+    expect(computeRetryAfterDelay(1000, { jitterRange: 1000 }, always(1), 0)).toBe(1000);
+  });
+});
+
 describe("computeBackoffDelay with a partial config", () => {
   it("takes DEFAULT_CONFIG for the missing keys (and for keys given as undefined)", () => {
     expect(computeBackoffDelay(3, { jitterStrategy: "additive" }, () => 0)).toBe(4000);

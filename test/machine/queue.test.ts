@@ -10,6 +10,7 @@ import {
   queuedMessages,
   queueSize,
   removeRequest,
+  shrinkQueue,
   takeExpired,
 } from "../../src/machine/queue.js";
 import type { QueuedMessage } from "../../src/machine/types.js";
@@ -135,6 +136,49 @@ describe("removeRequest", () => {
     expect(removeRequest(expired, 1).removed).toBeUndefined();
     const drained = drainMessages(queueOf([message("a", 100, 1)])).queue;
     expect(removeRequest(drained, 1).removed).toBeUndefined();
+  });
+});
+
+describe("shrinkQueue", () => {
+  it.each([
+    { capacity: 3, kept: ["a", "b", "c"], dropped: [] },
+    { capacity: 5, kept: ["a", "b", "c"], dropped: [] },
+    { capacity: 2, kept: ["b", "c"], dropped: ["a"] },
+    { capacity: 1, kept: ["c"], dropped: ["a", "b"] },
+    { capacity: 0, kept: [], dropped: ["a", "b", "c"] },
+    // A room below zero (more call messages held than maxQueueSize) leaves nothing.
+    { capacity: -2, kept: [], dropped: ["a", "b", "c"] },
+  ])("capacity $capacity keeps $kept and drops the oldest: $dropped", ({ capacity, kept, dropped }) => {
+    const queue = queueOf([message("a", 300), message("b", 300), message("c", 300)]);
+    const result = shrinkQueue(queue, capacity);
+    expect(events(queuedMessages(result.queue))).toEqual(kept);
+    expect(events(result.dropped)).toEqual(dropped);
+    expect(queueSize(result.queue)).toBe(kept.length);
+    // Nothing to drop: the same queue, not a copy.
+    if (dropped.length === 0) expect(result.queue).toBe(queue);
+  });
+
+  it("skips messages that already left out of order, and leaves the older view as it was", () => {
+    let queue = queueOf([message("long", 900), message("short", 100), message("mid", 900), message("last", 900)]);
+    queue = takeExpired(queue, 100).queue;
+    const result = shrinkQueue(queue, 1);
+    expect(events(result.dropped)).toEqual(["long", "mid"]);
+    expect(events(queuedMessages(result.queue))).toEqual(["last"]);
+    expect(events(queuedMessages(queue))).toEqual(["long", "mid", "last"]);
+  });
+
+  it("a dropped request is no longer found; a kept one still is", () => {
+    const queue = queueOf([message("a", 300, 1), message("b", 300, 2)]);
+    const { queue: shrunk } = shrinkQueue(queue, 1);
+    expect(removeRequest(shrunk, 1).removed).toBeUndefined();
+    expect(removeRequest(shrunk, 2).removed?.event).toBe("b");
+  });
+
+  it("keeps the expiry order of what is left", () => {
+    const queue = queueOf([message("a", 100), message("b", 400), message("c", 200)]);
+    const { queue: shrunk } = shrinkQueue(queue, 2);
+    expect(earliestExpiry(shrunk)).toBe(200);
+    expect(events(takeExpired(shrunk, 200).expired)).toEqual(["c"]);
   });
 });
 
