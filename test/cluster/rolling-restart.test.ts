@@ -9,8 +9,9 @@ import { createCleanup, recordEvents, Tally, waitForEvent } from "../support/eve
 /**
  * The everyday deploy on a real cluster (issue 15 part 3): services connected to node A of a
  * two-node Redis Streams cluster; `drainServer(nodeA.io, { windowMs })` announces the restart,
- * and each service moves to node B at its own moment in the window, with its session, without
- * counting a failure. Then node B is drained and they all go back to node A, restarted.
+ * and each service moves to node B at its own moment in the window (its slot), with its
+ * session, without counting a failure. Then node B is drained (moments drawn by the clients,
+ * `slots: false`) and they all go back to node A, restarted.
  */
 
 const cleanup = createCleanup();
@@ -83,7 +84,14 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
  * its session. Room events go out through `to` while they move (one every third arrival), and
  * one after: each client receives all of them, once, in order. Returns the next news number.
  */
-async function move(clients: Client[], from: ClusterNode, to: ClusterNode, firstNews: number, label: string): Promise<number> {
+async function move(
+  clients: Client[],
+  from: ClusterNode,
+  to: ClusterNode,
+  firstNews: number,
+  label: string,
+  slots: boolean,
+): Promise<number> {
   let nextNews = firstNews;
   const logs = clients.map(({ svc }) => recordEvents(svc, MOVE_EVENTS));
   // The failure counter, seen at every retry the move schedules.
@@ -105,27 +113,48 @@ async function move(clients: Client[], from: ClusterNode, to: ClusterNode, first
   );
   let moved = 0;
   const emitted: Promise<void>[] = [];
+  // A room event while a session is being restored on `to` can be lost: the Redis Streams
+  // adapter (0.3.1) reads the missed events, then the socket joins its rooms, and an event
+  // added in between reaches neither (seen with plain socket.io-client too, see the report
+  // in the commit). So an event goes out only when no handshake is in progress on `to`:
+  // every Engine.IO connection there has its Socket.IO socket.
+  const quiet = () => to.io.engine.clientsCount === to.io.of("/").sockets.size;
+  let due = 0;
   const stopEmitting = clients.map(({ svc }) =>
     svc.on("connection:connected", () => {
       moved += 1;
-      if (moved % 3 === 0) emitted.push(to.emitToRoom(ROOM, "news", nextNews++));
+      if (moved % 3 === 0) due += 1;
+      if (due > 0 && quiet()) {
+        due -= 1;
+        emitted.push(to.emitToRoom(ROOM, "news", nextNews++));
+      }
     }),
   );
   const toBefore = to.connections.length;
 
   const noticeAt = performance.now();
-  const drained = await drainServer(from.io, { windowMs: WINDOW_MS });
+  const drained = await drainServer(from.io, { windowMs: WINDOW_MS, slots });
   // The connections are closed; whoever has not come back yet waits for its moment, told so.
   const waiting = clients.filter((_, index) => Number.isNaN(arrivedAt[index]!));
   const waitingStatus = waiting.map(({ svc }) => svc.getStatus());
   await from.close();
-  const connected = await Promise.all(arrived);
+  // On a failure, what each client went through says which step of the move it missed.
+  const explained = <T>(step: string, promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      const story = clients.map(({ svc, news }, index) => {
+        const { state, server, restarting, attempt } = svc.getStatus();
+        const events = logs[index]!.events.map((event) => `${event.name.replace("connection:", "")} ${JSON.stringify(event.payload)}`);
+        return `#${index} ${state} on ${server} (restarting ${restarting}, attempt ${attempt}), news [${news.values.join(",")}]: ${events.join(" | ")}`;
+      });
+      throw new Error(`${label}, ${step}: ${String(error)}\n${story.join("\n")}`);
+    });
+  const connected = await explained("every client back", Promise.all(arrived));
   const lastAt = Math.max(...arrivedAt);
   [...stopEmitting, ...stopWatching].forEach((off) => off());
   await Promise.all(emitted);
   const last = nextNews++;
   await to.emitToRoom(ROOM, "news", last);
-  await Promise.all(clients.map(({ news }) => news.waitFor(last + 1)));
+  await explained("every room event received", Promise.all(clients.map(({ news }) => news.waitFor(last + 1))));
   logs.forEach((log) => log.stop());
 
   const offsets = arrivedAt.map((at) => at - noticeAt).sort((x, y) => x - y);
@@ -140,6 +169,11 @@ async function move(clients: Client[], from: ClusterNode, to: ClusterNode, first
   );
 
   expect(drained.connections).toBe(SERVICES);
+  const delays = logs.map((log) => log.of("connection:restarting")[0]?.delay).sort((x, y) => x! - y!);
+  if (slots) {
+    // Each connection its own slot, evenly through the window: the i-th of n at floor(i × window / n).
+    expect(delays).toEqual(Array.from({ length: SERVICES }, (_, i) => RECONNECT_AFTER_MS + Math.floor((i * WINDOW_MS) / SERVICES)));
+  }
   for (const [index, client] of clients.entries()) {
     const log = logs[index]!;
     const restarting = log.of("connection:restarting");
@@ -167,7 +201,7 @@ async function move(clients: Client[], from: ClusterNode, to: ClusterNode, first
   const newConnections = to.connections.slice(toBefore);
   expect(newConnections).toHaveLength(SERVICES);
   expect(newConnections.every((socket) => socket.recovered)).toBe(true);
-  // Spread over the window: 15 moments drawn from 1 s are not bunched within a quarter of it.
+  // Spread over the window: 15 slots of 1 s, or 15 moments drawn from it, are not bunched within a quarter of it.
   expect(offsets.at(-1)! - offsets[0]!).toBeGreaterThan(WINDOW_MS / 4);
   expect(lastAt - noticeAt).toBeLessThan(RECONNECT_AFTER_MS + WINDOW_MS + 2_000);
   return nextNews;
@@ -183,11 +217,13 @@ describe("a rolling restart of a 2-node cluster (drainServer)", () => {
     await a!.emitToRoom(ROOM, "news", 0);
     await Promise.all(clients.map(({ news }) => news.waitFor(1)));
 
-    const next = await move(clients, a!, b!, 1, "drain A -> B");
+    // drainServer's default: a slot each.
+    const next = await move(clients, a!, b!, 1, "drain A -> B (slots)", true);
     expect(b!.openSockets()).toBe(SERVICES);
 
     await a!.restart();
-    await move(clients, b!, a!, next, "drain B -> A (restarted)");
+    // Moments drawn by the clients.
+    await move(clients, b!, a!, next, "drain B -> A restarted (slots: false)", false);
     expect(a!.openSockets()).toBe(SERVICES);
     expect(b!.running).toBe(false);
   });
