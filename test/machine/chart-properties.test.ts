@@ -24,14 +24,17 @@ import fc from "fast-check";
 import { assign, enqueueActions } from "xstate";
 import { describe, expect, it } from "vitest";
 import { computeBackoffDelay } from "../../src/machine/backoff.js";
-import { createQueue, queuedMessages } from "../../src/machine/queue.js";
-import type { SocketCommand } from "../../src/machine/types.js";
+import { dropAnnouncements } from "../../src/machine/implementations.js";
+import { createQueue, pushMessage, queuedMessages } from "../../src/machine/queue.js";
+import type { QueuedMessage, SocketCommand } from "../../src/machine/types.js";
 import {
   type Action,
   type ChartBreakage,
   type ChartConfig,
   type ChartSetup,
   emptyCoverage,
+  failoverActionArbitrary,
+  failoverSetupArbitrary,
   FAULT_KINDS,
   livenessActionArbitrary,
   runChartSequence,
@@ -48,6 +51,7 @@ const replay = {
 };
 
 const NUM_RUNS = scaled(1_000, 10_000);
+const FAILOVER_RUNS = scaled(300, 3_000);
 const MAX_STEPS = 60;
 
 /**
@@ -55,8 +59,14 @@ const MAX_STEPS = 60;
  * silence. With `only`, a failure that does not match it counts as a pass (a broken chart's
  * test is about one invariant: shrinking must not wander off to another fault).
  */
-function chartProperty(breakage?: ChartBreakage, coverage = emptyCoverage(), only?: RegExp, alphabet?: fc.Arbitrary<Action>) {
-  return fc.property(setupArbitrary, sequenceArbitrary(MAX_STEPS, replay.replayPath, alphabet), (setup, steps) => {
+function chartProperty(
+  breakage?: ChartBreakage,
+  coverage = emptyCoverage(),
+  only?: RegExp,
+  alphabet?: fc.Arbitrary<Action>,
+  setups: fc.Arbitrary<ChartSetup> = setupArbitrary,
+) {
+  return fc.property(setups, sequenceArbitrary(MAX_STEPS, replay.replayPath, alphabet), (setup, steps) => {
     try {
       runChartSequence(setup, steps, coverage, breakage);
     } catch (error) {
@@ -107,6 +117,23 @@ describe("the chart under random commands, socket facts, time and faults", () =>
     expect(coverage.reactions.get("connection:disconnected → disconnect")).toBeGreaterThan(0);
     expect([...coverage.healedFrom.values()].reduce((sum, count) => sum + count, 0)).toBeGreaterThan(NUM_RUNS / 2);
     expect(coverage.deadLinksNotified).toBeGreaterThan(0);
+    // Call mode, planned restarts and failover are reached too (fail-back: see the next test).
+    expect(coverage.callRetries).toBeGreaterThan(0);
+    expect(coverage.plannedReturns).toBeGreaterThan(0);
+    expect(coverage.serverChanges).toContain("failover");
+  });
+
+  it(`with several servers: the same invariants through failover, fail-back, calls and planned restarts (${FAILOVER_RUNS} sequences)`, () => {
+    const coverage = emptyCoverage();
+    fc.assert(chartProperty(undefined, coverage, undefined, failoverActionArbitrary, failoverSetupArbitrary), {
+      numRuns: FAILOVER_RUNS,
+      ...(replay.seed === undefined ? {} : { seed: replay.seed }),
+      ...(replay.path === undefined ? {} : { path: replay.path, endOnFailure: true }),
+    });
+    if (replay.path !== undefined) return;
+    expect([...coverage.serverChanges].sort()).toEqual(["drain", "failback", "failover"]);
+    expect(coverage.callRetries).toBeGreaterThan(0);
+    expect(coverage.plannedReturns).toBeGreaterThan(0);
   });
 });
 
@@ -347,6 +374,40 @@ describe("the property fails against a broken chart", () => {
       name: "forceReconnect ignores its ticket (forceReconnection() cannot tell its own attempt)",
       breakage: { provide: { actions: { markForced: assign({ forcedAttempt: true }) } } },
       expected: /forceId \d+ after forceReconnect #\d+/,
+    },
+    {
+      name: "a call does not keep the retries going (hasAttemptsLeft ignores it)",
+      breakage: { provide: { guards: { hasAttemptsLeft: ({ context }) => context.attempt + 1 < context.config.maxReconnectAttempts } } },
+      expected: /during a call/,
+    },
+    {
+      name: "call signalling queued with the rest (overflow may drop it)",
+      breakage: {
+        provide: (harness) => ({
+          actions: {
+            enqueueMessage: enqueueActions(({ context, enqueue }, params: { event: string; args: unknown[]; ackId?: number; ttl?: number }) => {
+              const queuedAt = harness.clock.now();
+              const message: QueuedMessage = {
+                id: context.nextMessageId,
+                event: params.event,
+                args: params.args,
+                queuedAt,
+                expiresAt: queuedAt + Math.min(params.ttl ?? context.config.queueTtl, context.config.queueTtl),
+                ...(params.ackId === undefined ? {} : { ackId: params.ackId }),
+              };
+              const { queue, dropped } = pushMessage(context.queue, message, context.config.maxQueueSize);
+              enqueue.assign({ queue, nextMessageId: context.nextMessageId + 1 });
+              for (const announcement of dropAnnouncements(dropped, "overflow")) enqueue.emit(announcement);
+            }),
+          },
+        }),
+      },
+      expected: /call signalling, dropped for overflow/,
+    },
+    {
+      name: "a planned restart's loss counted as a failure",
+      breakage: { provide: { actions: { recordPlannedLoss: assign(({ context }) => ({ attempt: context.attempt + 1 })) } } },
+      expected: /planned restart's loss counted an attempt/,
     },
     {
       name: "the network check waits for an 'online' that never comes (isWaitingForNetwork always true)",

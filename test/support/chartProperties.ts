@@ -85,6 +85,9 @@ const LISTENER_HABITS: readonly { on: Trigger; command: ReactionCommand }[] = [
 
 const HOUR = 3_600_000;
 
+/** The servers a setup with `servers: n` lists, the first n of these (the first is the primary). */
+export const SERVER_URLS = ["https://s0.example", "https://s1.example", "https://s2.example"] as const;
+
 /** The system's wall clock at simulated time 0 (`Date.now` reads this plus the simulated time in a sequence). */
 export const WALL_EPOCH = 1_700_000_000_000;
 
@@ -94,8 +97,24 @@ export type Action =
   | { kind: "disconnect" }
   /** With the next ticket (`id`), as forceReconnection() sends it. */
   | { kind: "forceReconnect" }
-  /** `poison`: Socket.IO cannot encode it (a throwing toJSON): the socket refuses it at the emit. */
-  | { kind: "send"; mode: "plain" | "volatile" | "callback" | "request"; ttl?: number; timeout?: number; poison?: boolean }
+  /**
+   * `poison`: Socket.IO cannot encode it (a throwing toJSON): the socket refuses it at the emit.
+   * `call`: call signalling (`priority: "call"`), never dropped for overflow.
+   */
+  | {
+      kind: "send";
+      mode: "plain" | "volatile" | "callback" | "request";
+      ttl?: number;
+      timeout?: number;
+      poison?: boolean;
+      call?: boolean;
+    }
+  /** setCallActive(active). */
+  | { kind: "call"; active: boolean }
+  /** The server announces a planned restart (`softphone:drain`) on the connected socket. */
+  | { kind: "drainNotice"; reconnectAfter: number; windowMs: number; slot: number | null }
+  /** The answer to a background check of the primary (the socket actor's HTTP request). */
+  | { kind: "probed"; ok: boolean }
   | { kind: "authUpdated" }
   | { kind: "online" }
   | { kind: "offline" }
@@ -141,6 +160,8 @@ export interface WallSpec {
 
 export interface ChartSetup {
   config: Partial<ConnectionConfig>;
+  /** How many servers `url` lists (failover from 2 on). @default 1 */
+  servers?: number;
   hasTokenProvider: boolean;
   network: NetworkStatus;
   random: RandomSpec;
@@ -233,6 +254,7 @@ interface MarkerRecord {
   label: string;
   ackId?: number;
   poison: boolean;
+  call: boolean;
   delivered: number;
   dropped: number;
   unconfirmed: number;
@@ -318,6 +340,11 @@ export interface Coverage {
   deadLinksNotified: number;
   deadLinksInBursts: number;
   slowestDetection: number;
+  /** Retries scheduled during a call, and at a planned restart's moment. */
+  callRetries: number;
+  plannedReturns: number;
+  /** The reasons of every `connection:server_changed` seen. */
+  serverChanges: Set<string>;
 }
 
 export function emptyCoverage(): Coverage {
@@ -339,6 +366,9 @@ export function emptyCoverage(): Coverage {
     deadLinksNotified: 0,
     deadLinksInBursts: 0,
     slowestDetection: 0,
+    callRetries: 0,
+    plannedReturns: 0,
+    serverChanges: new Set(),
   };
 }
 
@@ -396,6 +426,15 @@ export class ChartHarness {
   private macrostepEvent: { type: string } | null = null;
   /** The `retryAfter` of the failure being reported, while it is being processed. */
   private hintInFlight: number | null = null;
+  /**
+   * A call was active at some point since the attempts were last reset (a connection, connect()):
+   * then, and only then, attempts may have counted past maxReconnectAttempts.
+   */
+  private callSinceReset = false;
+  /** How the last retry was scheduled: a backoff draw, a draw capped by a call, or the moment a planned restart fixed. */
+  private lastScheduleKind: "backoff" | "planned" | "call" = "backoff";
+  /** The top-level state before the macrostep being processed. */
+  private previousTop = "idle";
   private largestHint = 0;
   private lastReconnectingDelay: number | null = null;
   private emittedAtDispose = 0;
@@ -469,7 +508,12 @@ export class ChartHarness {
     machine = machine.provide({ actors: { socket: socketLogic } }).provide(mutation ?? {});
     this.actor = createActor(machine, {
       clock: this.clock,
-      input: { config: setup.config, hasTokenProvider: setup.hasTokenProvider, network: setup.network },
+      input: {
+        config: setup.config,
+        hasTokenProvider: setup.hasTokenProvider,
+        network: setup.network,
+        ...((setup.servers ?? 1) > 1 ? { url: SERVER_URLS.slice(0, setup.servers) } : {}),
+      },
       inspect: (event) => this.onInspect(event),
     });
     this.root = this.actor;
@@ -478,6 +522,7 @@ export class ChartHarness {
       next: (snapshot) => {
         this.onSnapshot(snapshot);
         this.previous = snapshot.context;
+        this.previousTop = topOf(snapshot.value);
         this.log(`  state ${JSON.stringify(snapshot.value)} attempt=${snapshot.context.attempt} queue=${queueSize(snapshot.context.queue)}`);
       },
       error: (error) => this.violate(`the actor failed: ${String(error)}`),
@@ -556,6 +601,23 @@ export class ChartHarness {
       this.violate(`attempt counted while offline (${before.attempt} -> ${context.attempt}) on ${this.macrostepEvent?.type}`);
     }
     const state = topOf(snapshot.value);
+    if (context.attempt === 0) this.callSinceReset = false;
+    if (context.callActive) this.callSinceReset = true;
+    // A planned restart's loss is not a failure: it counts no attempt.
+    if (
+      before &&
+      this.previousTop === "connected" &&
+      before.plannedReturnAt !== null &&
+      this.macrostepEvent?.type === "socket.disconnected" &&
+      (this.macrostepEvent as { generation?: number }).generation === before.generation &&
+      context.attempt !== before.attempt
+    ) {
+      this.violate(`a planned restart's loss counted an attempt (${before.attempt} -> ${context.attempt})`);
+    }
+    if (state === "exhausted" && context.callActive) this.violate("exhausted during a call");
+    if (context.url !== context.urls[context.serverIndex]) {
+      this.violate(`url ${context.url} is not urls[${context.serverIndex}] (${context.urls.join(", ")})`);
+    }
     for (const [id, ticket] of this.tickets) {
       if (ticket.outcome !== "pending") continue;
       if (snapshot.status !== "active") {
@@ -565,8 +627,10 @@ export class ChartHarness {
       if (context.forceId < id) continue;
       if (!ticket.acted) {
         ticket.acted = true;
+        // In a call a working link is kept (and probed): the ticket resolves on it.
+        const keptInCall = state === "connected" && before !== undefined && before.callActive && before.consecutiveFailures === 0;
         // Its own attempt: a handshake in flight, opened for it (even offline) or joined.
-        if (JSON.stringify(snapshot.value) !== JSON.stringify({ connecting: "handshaking" })) {
+        if (!keptInCall && JSON.stringify(snapshot.value) !== JSON.stringify({ connecting: "handshaking" })) {
           this.violate(`forceReconnect #${id} (${ticket.via}) was acted on in ${JSON.stringify(snapshot.value)}, with no handshake in flight`);
         }
       }
@@ -619,6 +683,14 @@ export class ChartHarness {
           this.violate(`open generation ${command.generation} after ${this.lastOpenGeneration}`);
         }
         this.lastOpenGeneration = command.generation;
+        {
+          const context = this.actor.getSnapshot().context;
+          if (command.url !== context.url) this.violate(`open to ${command.url}, the server in use is ${context.url}`);
+          // The last session goes only to the server that holds it, unless the servers share sessions.
+          if (command.offerSession && !(context.config.sharedSessions || context.sessionServer === command.url)) {
+            this.violate(`session of ${context.sessionServer} offered to ${command.url}`);
+          }
+        }
         // A connected socket replaced (forceReconnection() on a link that may be dead: that is
         // when a person presses it): what it could not confirm is owed an announcement too.
         if (fake.status === "connected") {
@@ -670,6 +742,11 @@ export class ChartHarness {
             fake.acks.push(command.ackId);
           }
         }
+        break;
+      }
+      case "probe": {
+        const primary = this.actor.getSnapshot().context.urls[0];
+        if (command.url !== primary) this.violate(`probe of ${command.url}, not of the primary ${primary}`);
         break;
       }
       case "stopDeliveryTracking":
@@ -757,6 +834,7 @@ export class ChartHarness {
         record.dropReasons.push(event.reason);
         this.coverage.dropped.add(event.reason);
         if (event.reason === "unencodable" && !record.poison) this.violate(`${marker} (${record.label}) dropped as unencodable`);
+        if (event.reason === "overflow" && record.call) this.violate(`${marker} (${record.label}), call signalling, dropped for overflow`);
         break;
       }
       case "message:unconfirmed": {
@@ -783,6 +861,14 @@ export class ChartHarness {
       case "callback:failed":
         this.callbackFailedEmitted += 1;
         break;
+      case "connection:server_changed":
+        this.coverage.serverChanges.add(event.reason);
+        break;
+      case "connection:max_attempts_reached":
+        if (this.actor.getSnapshot().context.callActive || this.previous.callActive) {
+          this.violate("gave up (max_attempts_reached) during a call");
+        }
+        break;
     }
   }
 
@@ -801,14 +887,33 @@ export class ChartHarness {
     if (context.nextRetryAt === null || !walls.some((wall) => context.nextRetryAt === wall + delay)) {
       this.violate(`nextRetryAt ${context.nextRetryAt} is not the wall clock (${walls.join(" or ")}) plus the delay ${delay}`);
     }
+    if (delay > MAX_TIMER_MS) this.violate(`reconnecting delay ${delay} beyond the timer limit ${MAX_TIMER_MS}`);
+    if (!Number.isInteger(delay) || delay < 0) this.violate(`reconnecting delay ${delay} is not whole ms ≥ 0`);
+    const plannedAt = this.previous.plannedReturnAt;
+    if (plannedAt !== null) {
+      // A planned restart: the moment the notice fixed, whatever the backoff, and no step taken.
+      this.lastScheduleKind = "planned";
+      this.coverage.plannedReturns += 1;
+      const expected = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(plannedAt - this.clock.now())));
+      if (delay !== expected) this.violate(`a planned return scheduled in ${delay} ms, the notice fixed ${expected} ms`);
+      if (context.backoffStep !== this.previous.backoffStep) {
+        this.violate(`a planned return raised the backoff step (${this.previous.backoffStep} -> ${context.backoffStep})`);
+      }
+      return;
+    }
     const step = context.backoffStep;
     if (!(Number.isInteger(step) && step >= 1)) this.violate(`backoffStep ${step} after scheduling a retry`);
+    if (context.callActive) {
+      this.lastScheduleKind = "call";
+      this.coverage.callRetries += 1;
+      this.checkCallDelay(delay);
+      return;
+    }
+    this.lastScheduleKind = "backoff";
     const bounds = backoffBounds(step, config, this.previous.lastDelay);
     const where = `${config.jitterStrategy} step ${step} (previous ${this.previous.lastDelay})`;
-    if (!Number.isInteger(delay)) this.violate(`reconnecting delay ${delay} is not whole ms`);
     if (delay < Math.floor(bounds.lower)) this.violate(`reconnecting delay ${delay} below ${bounds.lower}, ${where}`);
     const hint = this.hintInFlight ?? this.previous.retryAfterHint;
-    if (delay > MAX_TIMER_MS) this.violate(`reconnecting delay ${delay} beyond the timer limit ${MAX_TIMER_MS}`);
     if (this.hintInFlight !== null && delay < Math.min(this.hintInFlight, MAX_TIMER_MS)) {
       this.violate(`reconnecting delay ${delay} below the server's retryAfter ${this.hintInFlight}`);
     }
@@ -822,6 +927,28 @@ export class ChartHarness {
       this.violate(
         `reconnecting delay ${delay} above ${bounds.upper}${open ? " (open)" : ""}, ${where}` +
           (hint === null ? "" : `, retryAfter ${hint}`),
+      );
+    }
+  }
+
+  /**
+   * A retry scheduled during a call: at most callMaxDelay, unless the server asked for longer
+   * (its retryAfter, or what is left of its hold when a call redraws the retry), and never
+   * before the server's retryAfter.
+   */
+  private checkCallDelay(delay: number): void {
+    const config = this.config;
+    const now = this.clock.now();
+    const hint = this.hintInFlight ?? this.previous.retryAfterHint;
+    const hold = this.previous.serverHoldUntil === null ? 0 : Math.max(0, Math.ceil(this.previous.serverHoldUntil - now));
+    if (this.hintInFlight !== null && delay < Math.min(this.hintInFlight, MAX_TIMER_MS)) {
+      this.violate(`reconnecting delay ${delay} below the server's retryAfter ${this.hintInFlight} (in a call)`);
+    }
+    const ceiling = Math.max(config.callMaxDelay, hint === null ? 0 : retryAfterCeiling(hint, config), hold);
+    if (delay > ceiling) {
+      this.violate(
+        `reconnecting delay ${delay} in a call above callMaxDelay ${config.callMaxDelay}` +
+          (hint === null && hold === 0 ? "" : ` (retryAfter ${hint}, hold ${hold})`),
       );
     }
   }
@@ -898,6 +1025,7 @@ export class ChartHarness {
         return fake.status === "handshaking" || fake.status === "connected";
       case "message":
       case "ping":
+      case "drainNotice":
         return fake.status === "connected";
       case "heartbeatAck":
         return fake.status === "connected" && fake.heartbeats.length > 0;
@@ -941,6 +1069,7 @@ export class ChartHarness {
       label: describeAction(action) + (via === undefined ? "" : ` ${via}`),
       ...(ackId === undefined ? {} : { ackId }),
       poison,
+      call: action.call === true,
       delivered: 0,
       dropped: 0,
       unconfirmed: 0,
@@ -956,6 +1085,7 @@ export class ChartHarness {
         ...(action.ttl === undefined ? {} : { ttl: action.ttl }),
         ...(action.mode === "volatile" ? { volatile: true } : {}),
         ...(action.mode === "request" ? { timeout: action.timeout } : {}),
+        ...(action.call ? { priority: "call" as const } : {}),
       },
       via,
     );
@@ -1072,6 +1202,21 @@ export class ChartHarness {
         break;
       case "callbackFailed":
         this.runCallbackFailed(action.callback);
+        break;
+      case "call":
+        this.send({ type: "call.set", active: action.active });
+        break;
+      case "drainNotice":
+        this.report({
+          type: "socket.drainNotice",
+          generation,
+          reconnectAfter: action.reconnectAfter,
+          windowMs: action.windowMs,
+          slot: action.slot,
+        });
+        break;
+      case "probed":
+        this.report({ type: "socket.probed", url: this.actor.getSnapshot().context.urls[0]!, ok: action.ok });
         break;
       case "react":
         this.reactions.push({ on: action.on, command: action.command });
@@ -1215,7 +1360,7 @@ export class ChartHarness {
     if (this.topState() !== "connected") {
       this.violate(`healthy, yet ${JSON.stringify(this.actor.getSnapshot().value)} after ${quiet} ms of acked heartbeats`);
     }
-    const stillQueued = queueSize(this.actor.getSnapshot().context.queue);
+    const stillQueued = queueSize(this.actor.getSnapshot().context.queue) + queueSize(this.actor.getSnapshot().context.callQueue);
     if (stillQueued > 0) this.violate(`${stillQueued} messages still queued after ${quiet} ms on a healthy connection`);
     for (const [id, ticket] of this.tickets) {
       if (ticket.outcome === "pending") this.violate(`forceReconnect #${id} (${ticket.via}) never settled`);
@@ -1227,7 +1372,8 @@ export class ChartHarness {
   dispose(): void {
     if (this.disposed) return;
     this.closing = true;
-    const queued = queuedMessages(this.actor.getSnapshot().context.queue).map((message) => this.markerOf(message.args));
+    const { queue, callQueue } = this.actor.getSnapshot().context;
+    const queued = [...queuedMessages(callQueue), ...queuedMessages(queue)].map((message) => this.markerOf(message.args));
     this.send({ type: "dispose" });
     this.disposed = true;
     this.actor.stop();
@@ -1267,13 +1413,14 @@ export class ChartHarness {
       this.coverage.states.add(state);
     }
 
-    // Attempts.
-    if (context.attempt > config.maxReconnectAttempts) {
+    // Attempts: past maxReconnectAttempts only when a call kept the retries going.
+    if (context.attempt > config.maxReconnectAttempts && !this.callSinceReset) {
       this.violate(`attempt ${context.attempt} > maxReconnectAttempts ${config.maxReconnectAttempts}`);
     }
-    if (state === "exhausted" && context.attempt !== config.maxReconnectAttempts) {
+    if (state === "exhausted" && context.attempt !== config.maxReconnectAttempts && !(this.callSinceReset && context.attempt > config.maxReconnectAttempts)) {
       this.violate(`exhausted with attempt ${context.attempt} of ${config.maxReconnectAttempts}`);
     }
+    if (state === "exhausted" && context.callActive) this.violate("exhausted during a call");
 
     // Network: the chart believes what it was told.
     if (context.network !== this.network) this.violate(`context.network ${context.network}, told ${this.network}`);
@@ -1282,7 +1429,10 @@ export class ChartHarness {
     if (context.nextRetryDelay !== null) {
       const bounds = anyBackoffBounds(config);
       const ceiling = Math.max(bounds.upper, this.largestHint > 0 ? retryAfterCeiling(this.largestHint, config) : 0);
-      if (context.nextRetryDelay < Math.floor(bounds.lower) || context.nextRetryDelay > ceiling) {
+      // A planned return or a call's cap may come sooner than any draw (checked when scheduled).
+      const lower = this.lastScheduleKind === "backoff" ? Math.floor(bounds.lower) : 0;
+      const upper = this.lastScheduleKind === "planned" ? MAX_TIMER_MS : ceiling;
+      if (context.nextRetryDelay < lower || context.nextRetryDelay > upper) {
         this.violate(`nextRetryDelay ${context.nextRetryDelay} outside [${bounds.lower}, ${ceiling}]`);
       }
       if (context.nextRetryDelay !== this.lastReconnectingDelay) {
@@ -1292,7 +1442,9 @@ export class ChartHarness {
     const waiting = JSON.stringify(value) === JSON.stringify({ backingOff: "waiting" });
     if (!this.disposed && waiting && context.nextRetryDelay === null) this.violate("waiting for a retry without a delay");
     // The retry timer fires when due on the monotonic clock, whatever the wall clock does: waiting, it is not overdue.
-    if (!this.disposed && waiting && (context.timerDue === null || context.timerDue.monotonic <= now)) {
+    // (A planned return whose moment has passed is due at once: a timer of no delay, not yet run.)
+    const dueNow = context.timerDue !== null && context.timerDue.monotonic === now && context.nextRetryDelay === 0;
+    if (!this.disposed && waiting && !dueNow && (context.timerDue === null || context.timerDue.monotonic <= now)) {
       this.violate(`waiting for a retry due at ${JSON.stringify(context.timerDue)} (monotonic), now ${now}`);
     }
 
@@ -1342,13 +1494,20 @@ export class ChartHarness {
     }
     this.owed.clear();
 
-    // Queue: bounded, nothing past its expiry, and every send accounted for exactly once.
-    const held = queuedMessages(context.queue);
-    if (held.length !== queueSize(context.queue)) {
-      this.violate(`the queue holds ${held.length} messages but says ${queueSize(context.queue)}`);
+    // Queue: bounded, nothing past its expiry, and every send accounted for exactly once. Call
+    // signalling waits apart, unbounded by maxQueueSize, and takes its room from the rest.
+    const ordinary = queuedMessages(context.queue);
+    const calls = queuedMessages(context.callQueue);
+    const held = [...calls, ...ordinary];
+    if (ordinary.length !== queueSize(context.queue) || calls.length !== queueSize(context.callQueue)) {
+      this.violate(`the queues hold ${ordinary.length} + ${calls.length} messages but say ${queueSize(context.queue)} + ${queueSize(context.callQueue)}`);
     }
-    if (held.length > config.maxQueueSize) {
-      this.violate(`queue of ${held.length} > maxQueueSize ${config.maxQueueSize}`);
+    if (ordinary.length > Math.max(0, config.maxQueueSize - calls.length)) {
+      this.violate(`queue of ${ordinary.length} beside ${calls.length} call messages > maxQueueSize ${config.maxQueueSize}`);
+    }
+    for (const message of calls) {
+      const record = this.markers.get(this.markerOf(message.args) ?? "");
+      if (record && !record.call) this.violate(`${record.marker} (${record.label}) is in the call queue`);
     }
     const queued = new Map<string, number>();
     for (const message of held) {
@@ -1436,6 +1595,7 @@ export function describeAction(action: Action): string {
         action.ttl === undefined ? undefined : `ttl ${action.ttl}`,
         action.timeout === undefined ? undefined : `timeout ${action.timeout}`,
         action.poison ? "unencodable" : undefined,
+        action.call ? "call" : undefined,
       ].filter(Boolean);
       return `send(${options.join(", ")})`;
     }
@@ -1464,6 +1624,12 @@ export function describeAction(action: Action): string {
       return `callbackFailed(${action.callback})`;
     case "react":
       return `react(${action.on} → ${action.command})`;
+    case "call":
+      return `call(${action.active ? "start" : "end"})`;
+    case "drainNotice":
+      return `drainNotice(${action.reconnectAfter} + ${action.slot === null ? `U[0, ${action.windowMs})` : `slot ${action.slot}`})`;
+    case "probed":
+      return `probed(${action.ok ? "up" : "down"})`;
     default:
       return action.kind;
   }
@@ -1505,6 +1671,12 @@ export const setupArbitrary: fc.Arbitrary<ChartSetup> = fc
     stablePeriod: fc.integer({ min: 0, max: 3000 }),
     sleepThreshold: fc.integer({ min: 500, max: 10_000 }),
     reconnectOnServerDisconnect: fc.boolean(),
+    callHeartbeatInterval: fc.integer({ min: 50, max: 3000 }),
+    callMaxDelay: fc.integer({ min: 1, max: 3000 }),
+    failoverAfter: fc.integer({ min: 1, max: 3 }),
+    failbackInterval: fc.integer({ min: 100, max: 5000 }),
+    sharedSessions: fc.boolean(),
+    servers: fc.constantFrom(1, 1, 2, 3),
     hasTokenProvider: fc.boolean(),
     network: fc.constantFrom<NetworkStatus>("online", "online", "offline"),
     random: fc.oneof(
@@ -1529,7 +1701,7 @@ export const setupArbitrary: fc.Arbitrary<ChartSetup> = fc
       },
     ),
   })
-  .map(({ maxFactor, minFraction, hasTokenProvider, network, random, wall, ...rest }) => ({
+  .map(({ maxFactor, minFraction, hasTokenProvider, network, random, wall, servers, ...rest }) => ({
     config: {
       jitterStrategy: rest.jitterStrategy,
       maxReconnectAttempts: rest.maxReconnectAttempts,
@@ -1548,7 +1720,13 @@ export const setupArbitrary: fc.Arbitrary<ChartSetup> = fc
       stablePeriod: rest.stablePeriod,
       sleepThreshold: rest.sleepThreshold,
       reconnectOnServerDisconnect: rest.reconnectOnServerDisconnect,
+      callHeartbeatInterval: rest.callHeartbeatInterval,
+      callMaxDelay: rest.callMaxDelay,
+      failoverAfter: rest.failoverAfter,
+      failbackInterval: rest.failbackInterval,
+      sharedSessions: rest.sharedSessions,
     },
+    servers,
     hasTokenProvider,
     network,
     random,
@@ -1592,15 +1770,29 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
         timeout: fc.integer({ min: 50, max: 3000 }),
         // Now and then a payload Socket.IO cannot encode (found only at the emit).
         poison: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        call: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       })
-      .map(({ mode, ttl, timeout, poison }): Action => ({
+      .map(({ mode, ttl, timeout, poison, call }): Action => ({
         kind: "send",
         mode,
         ...(ttl === undefined ? {} : { ttl }),
         ...(mode === "request" ? { timeout } : {}),
         ...(poison ? { poison } : {}),
+        ...(call ? { call } : {}),
       })),
   },
+  // Call mode, planned restarts, and the answers to the checks of the primary.
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("call" as const), active: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("drainNotice" as const),
+      reconnectAfter: fc.integer({ min: 0, max: 3000 }),
+      windowMs: fc.integer({ min: 0, max: 3000 }),
+      slot: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: null }),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("probed" as const), ok: fc.boolean() }) },
   // Rare: only time passes after it (every sequence is disposed at its end anyway).
   { weight: 1, arbitrary: simple("dispose") },
   // The socket's facts.
@@ -1668,6 +1860,37 @@ export const livenessActionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: advanceArbitrary },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("disconnected" as const), reason: fc.constantFrom(...DISCONNECT_REASONS) }) },
 );
+
+/**
+ * Several servers' part of the alphabet: failures that fail over, connections that last past
+ * stablePeriod, the primary's checks answered, calls that hold the move back, planned restarts.
+ * In the whole alphabet a move back needs a backup, a stable connection and an answer in a row.
+ */
+export const failoverActionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 2, arbitrary: simple("connect") },
+  { weight: 1, arbitrary: simple("forceReconnect") },
+  { weight: 3, arbitrary: fc.constant({ kind: "connected" } as Action) },
+  { weight: 3, arbitrary: fc.constant({ kind: "connectFailed", failure: "transport", retryAfter: 0 } as Action) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("disconnected" as const), reason: fc.constantFrom(...DISCONNECT_REASONS) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("heartbeatAck" as const), pick }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("probed" as const), ok: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("call" as const), active: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("drainNotice" as const),
+      reconnectAfter: fc.integer({ min: 0, max: 3000 }),
+      windowMs: fc.integer({ min: 0, max: 3000 }),
+      slot: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: null }),
+    }),
+  },
+  { weight: 4, arbitrary: advanceArbitrary },
+);
+
+/** Setups with two or three servers. */
+export const failoverSetupArbitrary: fc.Arbitrary<ChartSetup> = fc
+  .tuple(setupArbitrary, fc.constantFrom(2, 3))
+  .map(([setup, servers]) => ({ ...setup, servers }));
 
 /** Sequences of 0 to `maxCommands` steps (of `actions`, the whole alphabet by default), shrinkable, printed one step per command. */
 export function sequenceArbitrary(maxCommands: number, replayPath?: string, actions: fc.Arbitrary<Action> = actionArbitrary) {
