@@ -273,6 +273,16 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
             {
+              guard: "isLeavingLink",
+              description:
+                "The service is about to move back to the primary (its last heartbeat on this link is out): hold the send for the next connection, so that nothing sent here is left unconfirmed.",
+              actions: [
+                { type: "enqueueMessage", params: outgoingOf },
+                "scheduleQueueExpiry",
+                { type: "scheduleRequestTimeout", params: requestOf },
+              ],
+            },
+            {
               actions: [
                 { type: "emitToSocket", params: outgoingOf },
                 { type: "scheduleRequestTimeout", params: requestOf },
@@ -323,6 +333,10 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                 entry: "sendHeartbeat",
                 on: {
                   "network.offline": { actions: "setOffline" },
+                  "link.probe": {
+                    description: "A probe asked for while one is in flight: another goes out once this one settles, so that its ack covers every send until now.",
+                    actions: "requestProbe",
+                  },
                   "power.resume": { actions: "markResumeProbe" },
                   "socket.heartbeatAck": [
                     {
@@ -364,6 +378,7 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               },
               resting: {
                 entry: "scheduleNextHeartbeat",
+                always: { guard: "isProbeRequested", target: "beating", actions: ["clearProbeRequest", "markResumeProbe"] },
                 on: {
                   "network.offline": { target: "beating", actions: "setOffline" },
                   "power.resume": { target: "beating", actions: "markResumeProbe" },
@@ -435,12 +450,20 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
                   primaryAnswered: {
                     always: [
                       { guard: "isCallActive", target: "awaitingCallEnd" },
+                      { guard: "isServerAckingHeartbeats", target: "confirmingBeforeMove" },
                       { target: "#connection.connecting", actions: "startFailback" },
                     ],
                   },
                   awaitingCallEnd: {
                     description: "A call in progress is never dropped for a fail-back: the move waits for its end.",
-                    always: { guard: not("isCallActive"), target: "#connection.connecting", actions: "startFailback" },
+                    always: { guard: not("isCallActive"), target: "primaryAnswered" },
+                  },
+                  confirmingBeforeMove: {
+                    description:
+                      "The link to the backup works and is left on purpose: one heartbeat first, so that its ack confirms the sends made on it and none is announced as unconfirmed; sends meanwhile wait in the queue for the next connection. Bounded by heartbeatTimeout: a link that does not answer is left anyway.",
+                    entry: ["markMoveProbe", "raiseLinkProbe"],
+                    always: { guard: "isLinkConfirmedForMove", target: "#connection.connecting", actions: "startFailback" },
+                    after: { confirmBeforeMove: { target: "#connection.connecting", actions: "startFailback" } },
                   },
                 },
               },

@@ -114,6 +114,8 @@ export function initialContext(input: ConnectionMachineInput): ConnectionContext
     serverFailures: 0,
     failingBack: false,
     failbackDeferred: false,
+    moveProbeAt: null,
+    probeRequested: false,
     sessionServer: null,
     callActive: false,
     plannedReturnAt: null,
@@ -352,6 +354,8 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         return Math.max(0, (Number.isFinite(earliest) ? earliest : monotonic()) - monotonic());
       },
       failbackInterval: ({ context }) => context.config.failbackInterval,
+      // Room for a probe already in flight and the one after it.
+      confirmBeforeMove: ({ context }) => context.config.heartbeatTimeout,
       // Reads the event: the delayed raise that uses it is enqueued by scheduleRequestTimeout, and
       // xstate resolves an enqueued action's delay without that action's params.
       requestTimeout: ({ event }) => (event.type === "send" && event.timeout) || 0,
@@ -379,6 +383,15 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isCallOnWorkingLink: ({ context }) => context.callActive && context.consecutiveFailures === 0,
       isOnBackup: ({ context }) => context.urls.length > 1 && context.serverIndex !== 0,
       hasFailbackDeferred: ({ context }) => context.failbackDeferred,
+      // The ack of a heartbeat sent after the move began: it covers every send made on this link.
+      isLinkConfirmedForMove: ({ context }) =>
+        context.moveProbeAt !== null &&
+        context.heartbeatSentAt !== null &&
+        context.heartbeatSentAt >= context.moveProbeAt &&
+        context.pendingHeartbeats.length === 0 &&
+        context.lastAckAt !== null &&
+        context.lastAckAt >= context.heartbeatSentAt,
+      isProbeRequested: ({ context }) => context.probeRequested,
       isPrimaryAnswer: ({ context, event }) => event.type === "socket.probed" && event.ok && event.url === context.urls[0],
       isPlannedRestart: ({ context }) => context.plannedReturnAt !== null,
       isServerDisconnect: ({ event }) =>
@@ -388,6 +401,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isPendingHeartbeat: ({ context }, params: { generation: number; seq: number }) =>
         params.generation === context.generation && context.pendingHeartbeats.some((beat) => beat.seq === params.seq),
       isLinkSuspect: ({ context }) => context.consecutiveFailures > 0,
+      isLeavingLink: ({ context }) => context.moveProbeAt !== null,
       isHeldByServer: ({ context }) => context.serverHoldUntil !== null && monotonic() < context.serverHoldUntil,
       isServerAckingHeartbeats: ({ context }) => context.heartbeatsAcked,
       isLastToleratedMiss: ({ context }) => context.consecutiveFailures + 1 >= context.config.unhealthyThreshold,
@@ -477,7 +491,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "failover" });
       }),
       startFailback: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ serverIndex: 0, url: context.urls[0]!, serverFailures: 0, failingBack: true });
+        enqueue.assign({ serverIndex: 0, url: context.urls[0]!, serverFailures: 0, failingBack: true, moveProbeAt: null });
         enqueue.emit({ type: "connection:disconnected", reason: "moving back to the primary server" });
         enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[0]!, reason: "failback" });
       }),
@@ -497,6 +511,9 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         };
       }),
       raiseLinkProbe: raise({ type: "link.probe" as const }),
+      markMoveProbe: assign(() => ({ moveProbeAt: monotonic() })),
+      requestProbe: assign({ probeRequested: true }),
+      clearProbeRequest: assign({ probeRequested: false }),
       recordPlannedRestart: enqueueActions(
         ({ context, enqueue }, params: { reconnectAfter: number; windowMs: number; slot: number | null }) => {
           const spread = params.slot === null ? random() * params.windowMs : Math.min(params.slot, params.windowMs);
@@ -648,7 +665,14 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         }
         enqueue.assign({ retries: 0 });
       }),
-      clearConnection: assign({ socketId: null, recovered: false, connectedAt: null, timerDue: null }),
+      clearConnection: assign({
+        socketId: null,
+        recovered: false,
+        connectedAt: null,
+        timerDue: null,
+        moveProbeAt: null,
+        probeRequested: false,
+      }),
       emitDisconnected: emit((_, params: { reason: string }) => ({
         type: "connection:disconnected" as const,
         reason: params.reason,
@@ -802,6 +826,8 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         for (const announcement of dropAnnouncements([...calls.expired, ...expired], "expired")) enqueue.emit(announcement);
       }),
       flushQueue: enqueueActions(({ context, enqueue }) => {
+        // Held for the next connection: this link is being left (a move back to the primary).
+        if (context.moveProbeAt !== null) return;
         enqueue.cancel("queueExpiry");
         // Call signalling first (a hang-up before the presence updates), each part in order.
         const calls = drainMessages(context.callQueue);

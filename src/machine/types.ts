@@ -149,6 +149,10 @@ export interface ConnectionContext {
    * `stablePeriod`. Cleared once connected to the primary.
    */
   failbackDeferred: boolean;
+  /** Monotonic ms of the heartbeat sent before a move back to the primary (its ack confirms the sends on the backup). */
+  moveProbeAt: number | null;
+  /** A probe was asked for while one was in flight: another goes out as soon as that one settles. */
+  probeRequested: boolean;
   /** The server that holds the last session (its URL), offered for recovery; null when none. */
   sessionServer: string | null;
   /** A call is in progress (`setCallActive(true)`): call mode's rules apply. */

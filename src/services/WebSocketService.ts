@@ -626,7 +626,8 @@ export class WebSocketService {
     // cheaper on this hot path than topLevelState().
     const connected = typeof snapshot.value === "object" && "connected" in snapshot.value;
     try {
-      if (connected && snapshot.context.consecutiveFailures === 0 && this.#port.emit?.(event, payload, ackId)) return;
+      const direct = connected && snapshot.context.consecutiveFailures === 0 && snapshot.context.moveProbeAt === null;
+      if (direct && this.#port.emit?.(event, payload, ackId)) return;
       // Queued: find what Socket.IO could not encode now, while the caller can still be told,
       // rather than when the queue is flushed inside the chart.
       const unencodable = unencodableReason(payload);

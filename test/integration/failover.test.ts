@@ -299,6 +299,33 @@ describe("fail-back", () => {
     checkOneSocket();
   });
 
+  it("the move back is deliberate: a heartbeat first confirms the sends made on the backup, none is announced as unconfirmed", async () => {
+    const { nodes, urls } = await cluster(2);
+    const [a, b] = nodes as [Node, Node];
+    const ws = service({ url: urls, config });
+    ws.connect();
+    await waitForState(ws, "connected");
+    const onBackup = waitForEvent(ws, "connection:connected", { filter: ({ server }) => server === b.url });
+    await a.server.kill();
+    await onBackup;
+    // Sends right up to the move: each one after the last heartbeat ack is unconfirmed unless the
+    // service confirms them before it leaves the backup.
+    let sent = 0;
+    const sender = setInterval(() => ws.send("note", ++sent), 5);
+    const unconfirmed = recordEvents(ws, ["message:unconfirmed"]);
+    const onPrimary = waitForEvent(ws, "connection:connected", { filter: ({ server }) => server === a.url });
+    await a.server.restart();
+    await onPrimary;
+    clearInterval(sender);
+    unconfirmed.stop();
+    expect(sent).toBeGreaterThan(10);
+    expect(unconfirmed.of("message:unconfirmed")).toEqual([]);
+    // Every send arrived once, on one server or the other.
+    await eventually(() => expect(a.received.values.length + b.received.values.length).toBe(sent));
+    const all = [...b.received.values, ...a.received.values].map(([, n]) => n);
+    expect(new Set(all).size).toBe(sent);
+  });
+
   it("a primary that answers HTTP but refuses the handshake: the move back fails and the service returns to the backup at once", async () => {
     const { nodes, urls, checkOneSocket } = await cluster(2);
     const [a, b] = nodes as [Node, Node];
