@@ -337,7 +337,7 @@ describe("server-initiated disconnect", () => {
     server.kickAll();
     expect(await reconnected).toEqual({ attempts: 1, recovered: false });
     expect(log.of("connection:disconnected")).toEqual([{ reason: "io server disconnect" }]);
-    expect(log.of("connection:reconnecting")).toEqual([{ attempt: 1, delay: expect.any(Number) }]);
+    expect(log.of("connection:reconnecting")).toEqual([{ attempt: 1, delay: expect.any(Number), server: server.url }]);
     expect(ws.getStatus()).toMatchObject({ state: "connected", attempt: 0 });
     expect(server.connections).toBe(2);
     expect(server.openSockets()).toBe(1);
