@@ -360,9 +360,13 @@ export const FULL_MODEL: ModelOptions = Object.freeze({ input: MODEL_INPUT, even
  * depend on the server in use (the full model takes it on one).
  */
 export const FAILOVER_MODEL: ModelOptions = Object.freeze({
-  input: Object.freeze({ config: MODEL_CONFIG, url: MODEL_SERVERS }),
+  // The wait before a move back (heartbeatTimeout) shorter than two probes after a wake
+  // (2 × minHeartbeatTimeout), so that it can run out before the link is dropped.
+  input: Object.freeze({ config: Object.freeze({ ...MODEL_CONFIG, heartbeatTimeout: 300 }), url: MODEL_SERVERS }),
   events: Object.freeze<ModelEventType[]>([
     "connect",
+    // A send while the backup is being left is held for the primary.
+    "send",
     "call.start",
     "call.end",
     "socket.connected",
@@ -584,6 +588,8 @@ export function createChartModel(options: ModelOptions = FULL_MODEL): ChartModel
             context.probeAfterResume,
             context.pendingHeartbeats.length,
             context.plannedReturnAt !== null,
+            context.probeRequested,
+            context.moveProbeAt !== null,
           ]
         : null,
       timerOrder(snapshot),

@@ -79,7 +79,7 @@ function replayAll(): Outcome {
   const label = (path: GeneratedPath) => path.events.map((event) => event.type).join(" > ");
   for (const { model, path } of runs) {
     const trace = path.trace;
-    const replayed = toReconnectionPath(model, path, MODEL_CONFIG);
+    const replayed = toReconnectionPath(model, path, model.options.input.config ?? MODEL_CONFIG);
     // The replay checks state value, clock and emitted events against the path itself; a
     // difference is listed here rather than thrown, so that the first few can be shown.
     const real: ObservedStep[] = replayObserved(replayed, {}, {

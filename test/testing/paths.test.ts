@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { InspectionEvent } from "xstate";
 import { createWebSocketService } from "../../src/services/WebSocketService.js";
 import { generateReconnectionPaths, replayPath, type ReconnectionPath } from "../../src/testing/index.js";
-import { chartTransitions, createChartModel, FAILOVER_MODEL, generatePaths, MODEL_CONFIG } from "../../src/testing/model.js";
+import { chartTransitions, createChartModel, FAILOVER_MODEL, generatePaths } from "../../src/testing/model.js";
 import { replayObserved, toReconnectionPath } from "../../src/testing/paths.js";
 
 /**
@@ -79,17 +79,26 @@ describe("generateReconnectionPaths()", () => {
     expect([...expected].filter((id) => !onService.taken.has(id)).sort()).toEqual([sends[0], sends.at(-1)]);
     // Only what a service cannot be made to do is left: token providers, late reports of a
     // closed socket, requests and their acks, the socket actor restarting, dispose; and, on
-    // one server, the whole fail-back (a backup, the check of the primary over HTTP).
+    // one server, the whole fail-back (a backup, the check of the primary over HTTP, the
+    // move back and the sends held while the backup is left).
+    const heldWhileLeaving = [...transitions].find(
+      ([id, transition]) => id.startsWith("connection.connected|send|") && transition.guard === "isLeavingLink",
+    )?.[0];
+    expect(heldWhileLeaving).toBeDefined();
     expect([...transitions.keys()].filter((id) => !expected.has(id)).sort()).toEqual([
       "connection.connected.stability.stable.awaitingCallEnd|always|0",
       "connection.connected.stability.stable.checkingServer|always|0",
       "connection.connected.stability.stable.checkingServer|always|1",
+      "connection.connected.stability.stable.confirmingBeforeMove|always|0",
+      "connection.connected.stability.stable.confirmingBeforeMove|xstate.after.confirmBeforeMove.connection.connected.stability.stable.confirmingBeforeMove|0",
       "connection.connected.stability.stable.primaryAnswered|always|0",
       "connection.connected.stability.stable.primaryAnswered|always|1",
+      "connection.connected.stability.stable.primaryAnswered|always|2",
       "connection.connected.stability.stable.probingPrimary|socket.probed|0",
       "connection.connected.stability.stable.probingPrimary|socket.probed|1",
       "connection.connected.stability.stable.waitingToProbe|xstate.after.failbackInterval.connection.connected.stability.stable.waitingToProbe|0",
       "connection.connected|dispose|0",
+      heldWhileLeaving,
       "connection.connected|socket.started|0",
       "connection.connecting|socket.awaitingToken|0",
       "connection.connecting|socket.connectFailed|0",
@@ -162,7 +171,7 @@ describe("the new features in the paths", () => {
     const generated = generatePaths(model).paths.find(
       (path) => path.events.at(-1)?.type === "socket.probed.up" && JSON.stringify(path.expectedValues.at(-1)) === '{"connecting":"handshaking"}',
     )!;
-    const path = toReconnectionPath(model, generated, MODEL_CONFIG);
+    const path = toReconnectionPath(model, generated, FAILOVER_MODEL.input.config!);
     expect(path.servers).toEqual(["https://primary.example", "https://backup.example"]);
     const last = replayPath(path).at(-1)!;
     expect(last.status.server).toBe("https://primary.example");
