@@ -443,9 +443,12 @@ export function setupConnection(environment: MachineEnvironment = {}) {
         authRefreshUsed: false,
       }),
       resetBackoff: assign({ backoffStep: 0, lastDelay: null }),
+      // A person asked for this attempt: a planned return the server announced no longer applies.
       markForced: assign(({ context }, params: { id: number | undefined }) => ({
         forceId: params.id ?? context.forceId,
         forcedAttempt: true,
+        plannedReturnAt: null,
+        restarting: false,
       })),
       // Joining the attempt in flight: its outcome is the caller's; no new attempt is forced.
       recordForceTicket: assign(({ context }, params: { id: number | undefined }) => ({

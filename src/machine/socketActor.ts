@@ -56,8 +56,10 @@ export function isTransportBlocked(error: unknown): boolean {
   // browser would not even see the status. Polling gets the next attempt; a refusal there
   // (allowRequest's 403, a middleware's CONNECT_ERROR) is not taken for a blocked transport.
   if (message === "websocket error" && /Unexpected server response: 400\b/.test(detail)) return true;
-  if (/Unexpected server response|\b[1-5]\d\d\b/.test(detail)) return false;
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/.test(detail)) return false;
+  // The server answered with an HTTP status (not a bare number: "10.0.0.1:443" is an address).
+  if (/Unexpected server response/.test(detail)) return false;
+  // Nothing answers at all: the other transport would fail alike.
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ETIMEDOUT/.test(detail)) return false;
   return true;
 }
 

@@ -171,3 +171,17 @@ describe("with several servers", () => {
     expect(chart.socket.lastOpen()).toMatchObject({ url: B, offerSession: false });
   });
 });
+
+describe("a forced reconnection after the notice", () => {
+  it("forgets the planned return: the attempt is the person's, and a failure of it is an ordinary one", () => {
+    const chart = connected({}, { random: () => 0.5 });
+    chart.socket.drainNotice({ reconnectAfter: 20_000, windowMs: 1000 });
+    expect(chart.status().restarting).toBe(true);
+    chart.actor.send({ type: "forceReconnect", id: 1 });
+    expect(chart.status()).toMatchObject({ state: "connecting", restarting: false });
+    expect(chart.context().plannedReturnAt).toBeNull();
+    chart.socket.fail({ message: "xhr poll error" });
+    // The backoff's draw (full jitter, step 1, random 0.5: 750 ms), not the 20.5 s of the notice.
+    expect(chart.context()).toMatchObject({ attempt: 1, nextRetryDelay: 750 });
+  });
+});

@@ -48,3 +48,20 @@ describe("isTransportBlocked", () => {
     expect(isTransportBlocked(error)).toBe(false);
   });
 });
+
+describe("isTransportBlocked: addresses are not HTTP statuses", () => {
+  it("a WebSocket that timed out connecting to an address with a 3-digit part is not taken for a refusal, nor for a block", () => {
+    const timedOut = Object.assign(new Error("websocket error"), {
+      type: "TransportError",
+      description: { message: "connect ETIMEDOUT 10.0.0.1:443", error: { code: "ETIMEDOUT" } },
+    });
+    // Nothing answered: polling would not do better, so the transport is not flipped.
+    expect(isTransportBlocked(timedOut)).toBe(false);
+    const reset = Object.assign(new Error("websocket error"), {
+      type: "TransportError",
+      description: { message: "read ECONNRESET at 192.168.100.200:443" },
+    });
+    // A reset by something in the path (a proxy without WebSocket): worth polling next.
+    expect(isTransportBlocked(reset)).toBe(true);
+  });
+});
