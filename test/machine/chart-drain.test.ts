@@ -180,7 +180,7 @@ describe("a forced reconnection after the notice", () => {
     chart.actor.send({ type: "forceReconnect", id: 1 });
     expect(chart.status()).toMatchObject({ state: "connecting", restarting: false });
     expect(chart.context().plannedReturnAt).toBeNull();
-    chart.socket.fail({ message: "xhr poll error" });
+    chart.socket.fail("xhr poll error");
     // The backoff's draw (full jitter, step 1, random 0.5: 750 ms), not the 20.5 s of the notice.
     expect(chart.context()).toMatchObject({ attempt: 1, nextRetryDelay: 750 });
   });
