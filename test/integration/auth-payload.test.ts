@@ -76,6 +76,7 @@ describe("what the server said", () => {
     expect(await failed).toEqual({
       attempt: 1,
       error: { message: "server busy", data: { code: "BUSY", retryAfter: 100, detail: { region: "eu", nodes: [1, 2] } } },
+      server: expect.any(String),
     });
     expect(svc.getStatus().lastError?.data).toEqual({ code: "BUSY", retryAfter: 100, detail: { region: "eu", nodes: [1, 2] } });
   });

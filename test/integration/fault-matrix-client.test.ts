@@ -211,7 +211,7 @@ describe("fault matrix: a token provider that misbehaves", () => {
       const failed = eventWithStatus(ws, "connection:failed");
       ws.connect();
       const { payload, status } = await failed;
-      expect(payload).toEqual({ attempt: 1, error: { message: expected } });
+      expect(payload).toEqual({ attempt: 1, error: { message: expected }, server: expect.any(String) });
       expect(status).toMatchObject({ state: "backingOff", attempt: 1, lastError: { message: expected }, queuedMessages: 1 });
       expect(server.handshakes).toBe(0);
 
@@ -246,7 +246,7 @@ describe("fault matrix: a token provider that misbehaves", () => {
     ws.connect();
     const { payload, status } = await failed;
     expect(Date.now() - startedAt).toBeLessThan(5_000);
-    expect(payload).toEqual({ attempt: 1, error: { message: "token provider did not answer within 500 ms" } });
+    expect(payload).toEqual({ attempt: 1, error: { message: "token provider did not answer within 500 ms" }, server: expect.any(String) });
     expect(status).toMatchObject({
       state: "backingOff",
       lastError: { message: "token provider did not answer within 500 ms" },

@@ -54,7 +54,7 @@ describe("fault matrix: the server and the link", () => {
     const failed = eventWithStatus(ws, "connection:failed");
     ws.connect();
     const { payload, status } = await failed;
-    expect(payload).toEqual({ attempt: 1, error: { message: "connection timed out after 500 ms" } });
+    expect(payload).toEqual({ attempt: 1, error: { message: "connection timed out after 500 ms" }, server: expect.any(String) });
     expect(status).toMatchObject({
       state: "backingOff",
       lastError: { message: "connection timed out after 500 ms" },

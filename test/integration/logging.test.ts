@@ -40,7 +40,7 @@ describe("the debug log", () => {
       expect.arrayContaining(["connection:connected", "connection:disconnected", "connection:reconnecting", "connection:reconnected"]),
     );
     const reconnecting = entries.find((entry) => entry.event === "connection:reconnecting");
-    expect(reconnecting?.message).toMatch(/^connection:reconnecting attempt=1 delay=\d+$/);
+    expect(reconnecting?.message).toMatch(/^connection:reconnecting attempt=1 delay=\d+ server=http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it("shows the server's retryAfter decision: the hold it asked for and a delay that honours it", async () => {
