@@ -1,4 +1,5 @@
 import type { ServiceApi } from "../services/serviceApi.js";
+import { monotonicNow } from "../machine/environment.js";
 import { cloneProblem } from "./clone.js";
 import { checkPort, linkPort, type MessagePortLike, type PortLink } from "./port.js";
 import {
@@ -79,14 +80,14 @@ class Connection {
     port: MessagePortLike,
     readonly options: Required<Pick<ExposeOptions, "heartbeatInterval" | "heartbeatTimeout">> & Pick<ExposeOptions, "onError">,
   ) {
-    this.lastHeard = Date.now();
+    this.lastHeard = monotonicNow();
     this.#link = linkPort(
       port,
       (data) => this.#receive(data),
       () => this.release(null),
     );
     this.#timer = unrefInterval(() => {
-      if (Date.now() - this.lastHeard > options.heartbeatTimeout) this.release(null);
+      if (monotonicNow() - this.lastHeard > options.heartbeatTimeout) this.release(null);
       else this.post({ p: PROTOCOL, t: "ping" });
     }, options.heartbeatInterval);
   }
@@ -114,7 +115,7 @@ class Connection {
 
   #receive(data: unknown): void {
     if (!isProtocolMessage(data)) return;
-    this.lastHeard = Date.now();
+    this.lastHeard = monotonicNow();
     const message = data as RemoteMessage;
     switch (message.t) {
       case "hello":

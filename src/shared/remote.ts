@@ -1,4 +1,5 @@
 import type { ServiceEventName } from "../machine/types.js";
+import { monotonicNow } from "../machine/environment.js";
 import type { ServiceApi } from "../services/serviceApi.js";
 import {
   RESERVED_EVENTS,
@@ -176,11 +177,11 @@ class Remote implements RemoteService {
       },
     );
     this.#link = link;
-    this.#lastHeard = Date.now();
+    this.#lastHeard = monotonicNow();
     this.#setHost("attaching");
     this.#post({ p: PROTOCOL, t: "hello", events: [...this.#listeners.keys()] });
     this.#liveness ??= unrefInterval(() => {
-      if (this.#link && Date.now() - this.#lastHeard > this.#heartbeatTimeout) {
+      if (this.#link && monotonicNow() - this.#lastHeard > this.#heartbeatTimeout) {
         this.#lose(`no word from the host for ${this.#heartbeatTimeout} ms`);
       }
     }, Math.max(10, Math.min(1_000, this.#heartbeatTimeout / 4)));
@@ -272,7 +273,7 @@ class Remote implements RemoteService {
 
   #receive(data: unknown): void {
     if (!isProtocolMessage(data)) return;
-    this.#lastHeard = Date.now();
+    this.#lastHeard = monotonicNow();
     const message = data as HostMessage;
     switch (message.t) {
       case "ping":
