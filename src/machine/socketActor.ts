@@ -33,10 +33,12 @@ function choosesTransports(socketOptions: SocketIoOptions): boolean {
 /**
  * Whether a failed handshake says that the transport itself could not be used (a proxy or
  * firewall without WebSocket), so that the other one deserves the next attempt. Not when the
- * server answered (a refusal by a middleware, an HTTP status other than a WebSocket's 400, a
- * timeout waiting for it), nor when nothing listens at all (the host refused the TCP
- * connection: the server is down, and the other transport would fail alike). A browser's WebSocket error says none of this, so
- * there a WebSocket transport error counts as blocked.
+ * server answered (a refusal by a middleware, an HTTP status other than a WebSocket's 400),
+ * nor when nothing answers at all (the host refused the TCP connection or it timed out: the
+ * other transport would fail alike). A browser's WebSocket error says none of this, so there
+ * a WebSocket transport error counts as blocked. The chart's own connect timeout is not a
+ * transport error: a WebSocket that hangs (rather than fails) is retried as WebSocket, since a
+ * hung server would hold a polling request open per attempt.
  */
 export function isTransportBlocked(error: unknown): boolean {
   if (error === null || typeof error !== "object") return false;
