@@ -32,6 +32,7 @@ import type {
   ErrorInfo,
   NetworkStatus,
   QueuedMessage,
+  ServiceEventMap,
   SocketCommand,
 } from "./types.js";
 
@@ -240,6 +241,31 @@ export function drainOf({ event }: { event: DrainEvent }): { reconnectAfter: num
 /** The next server in the list after `index` (wrapping around). */
 function nextServer(context: ConnectionContext, index = context.serverIndex): number {
   return (index + 1) % context.urls.length;
+}
+
+/**
+ * The move to server `index` of the list: the fields that say which server is in use (always
+ * changed together) and the announcement of the move.
+ */
+function moveToServer(
+  context: ConnectionContext,
+  index: number,
+  reason: ServiceEventMap["connection:server_changed"]["reason"],
+): { fields: Pick<ConnectionContext, "serverIndex" | "url" | "serverFailures">; announcement: EmittedEvent } {
+  const to = context.urls[index]!;
+  return {
+    fields: { serverIndex: index, url: to, serverFailures: 0 },
+    announcement: { type: "connection:server_changed", from: context.url, to, reason },
+  };
+}
+
+/**
+ * Whether sends wait in the queue although a socket is connected: a heartbeat ack is overdue
+ * (the link may be dead), or the link is being left for the primary. The chart's send guards
+ * and the service's fast path both read this.
+ */
+export function holdsSends(context: Pick<ConnectionContext, "consecutiveFailures" | "moveProbeAt">): boolean {
+  return context.consecutiveFailures > 0 || context.moveProbeAt !== null;
 }
 
 /** The heartbeat cadence in force: call mode's when a call is in progress and it is shorter. */
@@ -480,23 +506,22 @@ export function setupConnection(environment: MachineEnvironment = {}) {
           enqueue.assign({ serverFailures: failures });
           return;
         }
-        const index = nextServer(context);
+        const move = moveToServer(context, nextServer(context), "failover");
         enqueue.assign({
-          serverIndex: index,
-          url: context.urls[index]!,
-          serverFailures: 0,
+          ...move.fields,
           failingBack: false,
           // A refused move back: the primary's hold is about the primary, not about the backup
           // the service just left working; the return there waits for the backoff alone, and
           // the next move back for a whole failbackInterval.
           ...(context.failingBack ? { retryAfterHint: null, retryWindowHint: null, failbackDeferred: true } : {}),
         });
-        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "failover" });
+        enqueue.emit(move.announcement);
       }),
       startFailback: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ serverIndex: 0, url: context.urls[0]!, serverFailures: 0, failingBack: true, moveProbeAt: null });
+        const move = moveToServer(context, 0, "failback");
+        enqueue.assign({ ...move.fields, failingBack: true, moveProbeAt: null });
         enqueue.emit({ type: "connection:disconnected", reason: "moving back to the primary server" });
-        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[0]!, reason: "failback" });
+        enqueue.emit(move.announcement);
       }),
       probePrimary: sendTo("socket", ({ context }) => ({
         type: "probe" as const,
@@ -537,9 +562,9 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       recordPlannedLoss: enqueueActions(({ context, enqueue }, params: { reason: string }) => {
         enqueue.assign({ lastError: { message: `the server is restarting (${params.reason})` } });
         if (context.urls.length < 2) return;
-        const index = nextServer(context);
-        enqueue.assign({ serverIndex: index, url: context.urls[index]!, serverFailures: 0, failingBack: false });
-        enqueue.emit({ type: "connection:server_changed", from: context.url, to: context.urls[index]!, reason: "drain" });
+        const move = moveToServer(context, nextServer(context), "drain");
+        enqueue.assign({ ...move.fields, failingBack: false });
+        enqueue.emit(move.announcement);
       }),
       forgetPlannedRestart: assign({ plannedReturnAt: null, restarting: false }),
       raiseConnectTimeout: raise(({ context }) => ({

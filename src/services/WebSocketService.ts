@@ -3,6 +3,7 @@ import type { AuthErrorClassifier } from "../machine/auth.js";
 import { describeUnknownValue, describeValue, MAX_TIMER_MS, resolveConfig } from "../machine/config.js";
 import { kindOf, MIN_REDACTED_LENGTH, redact, unencodableReason } from "../machine/errors.js";
 import { type ConnectionMachine, createConnectionMachine, type RetryDelayPolicy } from "../machine/connectionMachine.js";
+import { holdsSends } from "../machine/implementations.js";
 import { messagesInOrder } from "../machine/queue.js";
 import {
   createSocketActor,
@@ -626,7 +627,7 @@ export class WebSocketService {
     // cheaper on this hot path than topLevelState().
     const connected = typeof snapshot.value === "object" && "connected" in snapshot.value;
     try {
-      const direct = connected && snapshot.context.consecutiveFailures === 0 && snapshot.context.moveProbeAt === null;
+      const direct = connected && !holdsSends(snapshot.context);
       if (direct && this.#port.emit?.(event, payload, ackId)) return;
       // Queued: find what Socket.IO could not encode now, while the caller can still be told,
       // rather than when the queue is flushed inside the chart.
