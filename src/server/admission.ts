@@ -27,6 +27,7 @@ export interface AdmissionControlOptions {
   exact?: boolean;
   /**
    * The clock, in ms; it must not go backwards (a step back is treated as no time passing).
+   * A throw or a non-finite reading counts as the last good reading.
    * @default performance.now
    */
   now?: () => number;
@@ -144,10 +145,25 @@ export function createAdmissionControl(options: AdmissionControlOptions): Admiss
     return slot === frontier ? frontierCount : burst;
   };
 
+  /**
+   * The clock's reading. A clock of the app's that throws or returns nonsense must not throw
+   * out of the middleware (Socket.IO does not catch it there): the last good reading stands,
+   * or `performance.now()` before there is one.
+   */
+  const read = (): number => {
+    let reading: unknown;
+    try {
+      reading = now();
+    } catch {
+      reading = Number.NaN;
+    }
+    if (typeof reading === "number" && Number.isFinite(reading)) return reading;
+    return Number.isFinite(lastTime) ? lastTime : performance.now();
+  };
+
   /** Reads the clock and moves to its slot; returns the time. */
   const advance = (): number => {
-    const reading = now();
-    const time = Number.isFinite(reading) ? Math.max(reading, lastTime) : lastTime;
+    const time = Math.max(read(), lastTime);
     lastTime = time;
     const slot = Math.floor(time / slotMs);
     if (slot > currentSlot) {

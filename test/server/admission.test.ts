@@ -243,6 +243,24 @@ describe("createAdmissionControl: promises lapse", () => {
     const refusal = refused(admission.decide());
     expect(refusal.retryAfter).toBe(100); // the next slot after 500, measured from 500
   });
+
+  it("a clock that throws or returns nonsense never throws out of the middleware: the last good reading stands", () => {
+    let reading: () => number = () => 500;
+    const admission = createAdmissionControl({ perSecond: 10, burst: 1, now: () => reading() });
+    expect(admission.decide().admitted).toBe(true);
+    reading = () => {
+      throw new Error("clock broke");
+    };
+    const calls: (AdmissionRefusedError | undefined)[] = [];
+    expect(() => admission({}, (error) => calls.push(error))).not.toThrow();
+    // Still 500: the slot is full, and the refusal promises the next one.
+    expect(calls[0]?.data).toMatchObject({ retryAfter: 100 });
+    reading = () => Number.NaN;
+    // Still 500; the next promise is the slot after the one just promised.
+    expect(refused(admission.decide()).retryAfter).toBe(200);
+    reading = () => 600;
+    expect(admission.decide().admitted).toBe(true);
+  });
 });
 
 describe("createAdmissionControl: the middleware", () => {
