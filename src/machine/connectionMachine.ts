@@ -168,6 +168,17 @@ export function createConnectionMachine(environment: MachineEnvironment = {}) {
               ],
             },
             {
+              guard: "isFailedMoveBack",
+              target: "backingOff",
+              description:
+                "A move back to the primary failed: the backup it left still works, so this is no step towards exhausted; the next attempt goes back to the backup.",
+              actions: [
+                { type: "recordUncountedFailure", params: failureOf },
+                { type: "emitFailed", params: failureOf },
+                "countServerFailure",
+              ],
+            },
+            {
               guard: "isFailureWithAttemptsLeft",
               target: "backingOff",
               actions: [

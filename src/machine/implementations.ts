@@ -409,6 +409,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isCallOnWorkingLink: ({ context }) => context.callActive && context.consecutiveFailures === 0,
       isOnBackup: ({ context }) => context.urls.length > 1 && context.serverIndex !== 0,
       hasFailbackDeferred: ({ context }) => context.failbackDeferred,
+      isMovingBack: ({ context }) => context.failingBack,
       // The ack of a heartbeat sent after the move began: it covers every send made on this link.
       isLinkConfirmedForMove: ({ context }) =>
         context.moveProbeAt !== null &&
@@ -438,6 +439,7 @@ export function setupConnection(environment: MachineEnvironment = {}) {
       isFinalAuthRejection: and(["isCurrentSocket", "isAuthRejection"]),
       isFailureWhileOffline: and(["isCurrentSocket", "isOffline"]),
       isFailureWithAttemptsLeft: and(["isCurrentSocket", "hasAttemptsLeft"]),
+      isFailedMoveBack: and(["isCurrentSocket", "isMovingBack"]),
       isFinalServerDisconnect: and(["isCurrentSocket", "isServerDisconnect", not("reconnectsOnServerDisconnect")]),
       isPlannedRestartLoss: and(["isCurrentSocket", "isPlannedRestart"]),
       isFailbackDeferred: and(["isOnBackup", "hasFailbackDeferred"]),

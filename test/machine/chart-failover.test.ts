@@ -218,6 +218,19 @@ describe("fail-back", () => {
     expect(chart.socket.probes()).toBe(probes + 1);
   });
 
+  it("a failed move back is no step towards exhausted: the backup it left still works", () => {
+    const chart = onBackup({ maxReconnectAttempts: 3 });
+    runFor(chart.clock, stablePeriod);
+    chart.socket.probeResult(true);
+    chart.socket.fail("server busy");
+    // Not counted: attempt stays 0 (a counted one would be 1, and with maxReconnectAttempts 1 exhausted).
+    expect(chart.status()).toMatchObject({ state: "backingOff", attempt: 0, server: B });
+    expect(chart.emittedOf("connection:failed").at(-1)).toMatchObject({ server: A });
+    waitForRetry(chart);
+    chart.socket.connect();
+    expect(chart.status()).toMatchObject({ state: "connected", server: B });
+  });
+
   it("the backup lost before stablePeriod: no check", () => {
     const chart = onBackup();
     runFor(chart.clock, stablePeriod - 1);

@@ -1353,6 +1353,11 @@ export class ChartHarness {
     const quiet = 2 * Math.max(config.heartbeatInterval + config.heartbeatTimeout, config.healthCheckInterval, config.stablePeriod);
     const end = this.clock.now() + quiet;
     for (let guard = 0; guard < 100_000 && this.clock.now() < end; guard++) {
+      // A healthy server also takes new handshakes: a move back to the primary opens one.
+      if (this.topState() === "connecting" && this.fake.status === "handshaking") {
+        this.fake.status = "connected";
+        this.report({ type: "socket.connected", generation: this.fake.generation, socketId: `socket-${this.fake.generation}`, recovered: false });
+      }
       this.ackEverything();
       runFor(this.clock, Math.min(end, this.nextTimerDue()) - this.clock.now());
     }

@@ -102,6 +102,8 @@ describe("generateReconnectionPaths()", () => {
       "connection.connected|socket.started|0",
       "connection.connecting|socket.awaitingToken|0",
       "connection.connecting|socket.connectFailed|0",
+      // A failed move back to the primary: part of the fail-back.
+      "connection.connecting|socket.connectFailed|3",
       "connection.connecting|socket.started|0",
       "connection.connecting|socket.tokenMissing|0",
       "connection|callback.failed|0",
